@@ -13,7 +13,7 @@ help:
 	@echo "make demo         run playbooks/site.yml on the local sandbox"
 	@echo "make test         every test: lint, units, sanity, integration"
 	@echo "make lint         ruff (lint + format check), ansible-lint (production), changelog lint"
-	@echo "make units        unit tests (pytest tests/unit)"
+	@echo "make units        unit tests (pytest tests/unit; PYTEST_ARGS=\"-k retry\" to select)"
 	@echo "make sanity       ansible-test sanity on the built collection"
 	@echo "make integration  integration targets against the sandbox"
 	@echo "make build        build the collection tarball"
@@ -42,7 +42,7 @@ lint: bootstrap
 
 units: bootstrap
 	@echo "==> pytest tests/unit"
-	@rc=0; python -m pytest tests/unit || rc=$$?; \
+	@rc=0; python -m pytest tests/unit $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 sanity: bootstrap
