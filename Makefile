@@ -7,16 +7,19 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help bootstrap demo test lint units sanity integration build clean distclean
+.PHONY: help bootstrap demo test lint units sandbox-tests sanity integration build clean distclean \
+	sandbox-binaries sandbox-up sandbox-down sandbox-status
 
 help:
 	@echo "make demo         run playbooks/site.yml on the local sandbox"
 	@echo "make test         every test: lint, units, sanity, integration"
 	@echo "make lint         ruff (lint + format check), ansible-lint (production), changelog lint"
 	@echo "make units        unit tests (pytest tests/unit; PYTEST_ARGS=\"-k retry\" to select)"
+	@echo "make sandbox-tests the sandbox's own tests (real control planes; builds binaries once)"
 	@echo "make sanity       ansible-test sanity on the built collection"
 	@echo "make integration  integration targets against the sandbox"
 	@echo "make build        build the collection tarball"
+	@echo "make sandbox-up / sandbox-down / sandbox-status   the local rehearsal clouds"
 	@echo "make clean        remove build and test outputs (keeps .venv)"
 	@echo "make distclean    clean, and remove .venv and .collections"
 
@@ -27,7 +30,7 @@ demo: bootstrap
 	@echo "==> ansible-playbook playbooks/site.yml"
 	ansible-playbook -i inventories/localhost.yml playbooks/site.yml
 
-test: lint units sanity integration
+test: lint units sandbox-tests sanity integration
 	@echo "==> make test: all passed"
 
 lint: bootstrap
@@ -40,10 +43,30 @@ lint: bootstrap
 	@echo "==> antsibull-changelog lint"
 	antsibull-changelog lint
 
+# pytest exits 5 when it collected nothing: that must fail, not pass silently.
+define pytest
+	@echo "==> pytest $(1)"
+	@rc=0; python -m pytest $(1) $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests in $(1)" >&2; exit 1; fi; exit $$rc
+endef
+
 units: bootstrap
-	@echo "==> pytest tests/unit"
-	@rc=0; python -m pytest tests/unit $(PYTEST_ARGS) || rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+	$(call pytest,tests/unit)
+
+sandbox-tests: sandbox-binaries
+	$(call pytest,tests/sandbox)
+
+sandbox-binaries: bootstrap
+	@sandbox/kube/build.sh >/dev/null
+
+sandbox-up: sandbox-binaries
+	mc-sandbox up
+
+sandbox-down: bootstrap
+	mc-sandbox down
+
+sandbox-status: bootstrap
+	mc-sandbox status
 
 sanity: bootstrap
 	@scripts/sanity.sh

@@ -44,7 +44,9 @@ def test_tarball_excludes_working_tree_files(tmp_path):
     assert "MANIFEST.json" in names
     assert "plugins/module_utils/common/retry.py" in names
     assert "meta/runtime.yml" in names
-    leaked = sorted(n for n in names if n.split("/")[0] in {".venv", ".cache", ".collections", ".sandbox", ".output"})
+    assert "roles/sandbox/meta/argument_specs.yml" in names
+    top = {".venv", ".cache", ".collections", ".sandbox", ".output", "sandbox"}
+    leaked = sorted(n for n in names if n.split("/")[0] in top or n.startswith("tests/sandbox"))
     leaked += sorted(n for n in names if n.startswith("tests/output") or "__pycache__" in n or n.endswith(".tar.gz"))
     leaked += sorted(n for n in names if n in {"ansible.cfg", "Makefile", ".ci/run", ".gitignore"})
     assert leaked == []

@@ -1,0 +1,1 @@
+"""Local rehearsal clouds for multicloud.fabric: emulated cloud APIs and real Kubernetes."""

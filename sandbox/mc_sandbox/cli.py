@@ -1,0 +1,271 @@
+"""`mc-sandbox`: start, inspect, fault and stop the local rehearsal clouds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import requests
+
+from mc_sandbox import config, procs
+from mc_sandbox.daemon import DAEMON, ENDPOINTS
+
+UP_TIMEOUT = 180.0
+
+
+def _say(message: str) -> None:
+    print(f"==> {message}", file=sys.stderr, flush=True)
+
+
+def _daemon_info() -> dict | None:
+    """The running daemon's record, or None (a stale record of a dead daemon counts as None)."""
+    path = config.state_dir() / DAEMON
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not procs.group_members(info["pgid"]):
+        return None
+    try:
+        requests.get(info["admin_url"] + "/status", timeout=10).raise_for_status()
+    except requests.RequestException:
+        return None
+    return info
+
+
+def _admin(method: str, path: str, body: dict | None = None) -> dict:
+    info = _daemon_info()
+    if info is None:
+        raise SystemExit("error: the sandbox is not running (start it with: mc-sandbox up)")
+    response = requests.request(method, info["admin_url"] + path, json=body, timeout=600)
+    data = response.json()
+    if response.status_code >= 400:
+        raise SystemExit(f"error: {data.get('error', response.text)}")
+    return data
+
+
+def build_binaries() -> str:
+    """Build (or reuse from the cache) the mc-kube binary; returns its path."""
+    script = config.KUBE_SOURCE / "build.sh"
+    result = subprocess.run([str(script)], stdout=subprocess.PIPE, text=True, check=False)  # noqa: S603
+    if result.returncode != 0:
+        raise SystemExit(f"error: building the Kubernetes binaries failed ({script}, exit {result.returncode})")
+    return result.stdout.strip().splitlines()[-1]
+
+
+def cmd_up(args) -> int:
+    state = config.state_dir()
+    info = _daemon_info()
+    if info is not None:
+        _say(f"sandbox already running (pid {info['pid']}, state {state})")
+        _print_result(args, {"changed": False, "state_dir": str(state), "endpoints_file": str(state / ENDPOINTS)})
+        return 0
+    _stop_stale(state)
+    binary = build_binaries()
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "logs").mkdir(exist_ok=True)
+    for name in (ENDPOINTS, DAEMON):
+        (state / name).unlink(missing_ok=True)
+    log_path = state / "logs" / "daemon.log"
+    _say(f"starting the sandbox daemon (state {state}, log {log_path})")
+    started = time.monotonic()
+    with open(log_path, "ab") as log:
+        daemon = subprocess.Popen(  # noqa: S603 - our own module
+            [
+                sys.executable,
+                "-m",
+                "mc_sandbox.cli",
+                "serve",
+                "--binary",
+                binary,
+                "--kwok-config",
+                str(config.KUBE_SOURCE / "kwok-stages.yaml"),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            # moto reloads thousands of default AMIs into every EC2 region on each reset; nothing
+            # here uses them
+            env=dict(os.environ, MC_SANDBOX_DIR=str(state), MOTO_EC2_LOAD_DEFAULT_AMIS="false"),
+        )
+    while _daemon_info() is None or not (state / ENDPOINTS).exists():
+        if daemon.poll() is not None:
+            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
+            raise SystemExit(f"error: the sandbox daemon exited with {daemon.returncode}:\n{tail}")
+        if time.monotonic() - started > UP_TIMEOUT:
+            procs.stop_group(daemon.pid)
+            raise SystemExit(f"error: the sandbox did not come up within {UP_TIMEOUT:.0f}s (see {log_path})")
+        time.sleep(0.2)
+    _say(f"sandbox up in {time.monotonic() - started:.1f}s; endpoints in {state / ENDPOINTS}")
+    _print_result(args, {"changed": True, "state_dir": str(state), "endpoints_file": str(state / ENDPOINTS)})
+    return 0
+
+
+def _stop_stale(state) -> None:
+    """A daemon whose admin API no longer answers still owns processes: stop them first."""
+    try:
+        info = json.loads((state / DAEMON).read_text())
+    except (OSError, ValueError):
+        return
+    if procs.group_members(info["pgid"]):
+        _say(f"stopping an unresponsive earlier sandbox (process group {info['pgid']})")
+        left = procs.stop_group(info["pgid"])
+        if left:
+            raise SystemExit(f"error: processes of an earlier sandbox survive SIGKILL: {left}")
+
+
+def cmd_down(args) -> int:
+    state = config.state_dir()
+    path = state / DAEMON
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        _print_result(args, {"changed": False, "left": []})
+        return 0
+    _say("stopping the sandbox")
+    try:
+        requests.post(info["admin_url"] + "/shutdown", timeout=10)
+    except requests.RequestException:
+        pass  # a dead or wedged daemon is handled by signalling its process group below
+    deadline = time.monotonic() + 30
+    while procs.group_members(info["pgid"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = procs.stop_group(info["pgid"])
+    for name in (ENDPOINTS, DAEMON):
+        (state / name).unlink(missing_ok=True)
+    if left:
+        print(f"error: processes still running after down: {left}", file=sys.stderr)
+        return 1
+    _print_result(args, {"changed": True, "left": []})
+    return 0
+
+
+def cmd_status(args) -> int:
+    info = _daemon_info()
+    status = _admin("GET", "/status") if info else {"running": False, "state_dir": str(config.state_dir())}
+    if args.json:
+        print(json.dumps(status, indent=2, default=str))
+    else:
+        print(_format_status(status))
+    return 0
+
+
+def cmd_reset(args) -> int:
+    _admin("POST", "/reset")
+    _print_result(args, {"changed": True})
+    return 0
+
+
+def cmd_fault(args) -> int:
+    if args.fault == "add":
+        rule = {
+            "cloud": args.cloud,
+            "operation": args.operation,
+            "region": args.region,
+            "error_rate": args.rate,
+            "statuses": args.status or [429],
+            "retry_after": args.retry_after,
+            "latency_ms": args.latency_ms,
+        }
+        result = _admin("POST", "/faults", rule)
+    elif args.fault == "region-down":
+        cloud, _, region = args.target.partition("/")
+        if not region:
+            raise SystemExit("error: region-down takes CLOUD/REGION, e.g. aws/us-east-1")
+        result = _admin("POST", "/faults/region-down", {"cloud": cloud, "region": region})
+    else:
+        result = _admin("DELETE", "/faults")
+    _print_result(args, result)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from mc_sandbox.daemon import serve  # noqa: PLC0415 - only the daemon needs the cloud emulators
+
+    serve(pathlib.Path(args.binary), pathlib.Path(args.kwok_config))
+    return 0
+
+
+def _print_result(args, result: dict) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(result, default=str))
+
+
+def _format_status(status: dict) -> str:
+    if not status.get("running"):
+        return f"sandbox: down (state {status['state_dir']})"
+    lines = [
+        f"sandbox: up {status['uptime_seconds']}s, pid {status['pid']}, state {status['state_dir']}, "
+        f"time factor {status['time_factor']:g}",
+        f"kubernetes {status['kubernetes']['kubernetes']}, etcd {status['kubernetes']['etcd']}",
+    ]
+    for key, cluster in status["kubernetes"]["clusters"].items():
+        reach = "reachable" if cluster["reachable"] else "UNREACHABLE (region down)"
+        pools = ", ".join(f"{k}={v}" for k, v in cluster["node_pools"].items()) or "no node pools"
+        lines.append(f"  cluster {key}: {cluster['endpoint']} {reach}; {pools}")
+    for key, services in status["load_balancers"].items():
+        for name, lb in services.items():
+            state = "listening" if lb["listening"] else "down"
+            lines.append(f"  load balancer {key} {name}: {lb['ip']}:{lb['ports']} {state}, {lb['requests']} requests")
+    faults = status["faults"]
+    lines.append("faults: " + (", ".join(faults["regions_down"]) or "no region down"))
+    for rule in faults["rules"]:
+        lines.append(
+            f"  rule {rule['id']}: {rule['cloud']} {rule['operation']} rate {rule['error_rate']} "
+            f"{rule['statuses']} latency {rule['latency_ms']}ms"
+        )
+    lines.append("requests: " + (", ".join(f"{c}={n}" for c, n in faults["requests_total"].items()) or "none"))
+    for cloud, operations in faults["injected"].items():
+        total = sum(sum(by_status.values()) for by_status in operations.values())
+        lines.append(f"  injected errors {cloud}: {total}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mc-sandbox", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("up", "start the sandbox (builds the Kubernetes binaries the first time)"),
+        ("down", "stop the sandbox and every process it started"),
+        ("status", "clouds, clusters, endpoints, faults and request counts"),
+        ("reset", "empty every cloud, keep the binaries"),
+    ):
+        command = sub.add_parser(name, help=help_text)
+        command.add_argument("--json", action="store_true", help="machine-readable output")
+    fault = sub.add_parser("fault", help="inject or clear faults")
+    fault.add_argument("--json", action="store_true")
+    fault_sub = fault.add_subparsers(dest="fault", required=True)
+    add = fault_sub.add_parser("add", help="errors and latency for one cloud's API calls")
+    add.add_argument("--cloud", required=True, choices=["aws", "gcp", "azure", "cloudflare"])
+    add.add_argument("--operation", default="*", help="operation name or glob, e.g. CreateCluster, Describe*")
+    add.add_argument("--region")
+    add.add_argument("--rate", type=float, default=0.0, help="share of calls that fail, 0..1")
+    add.add_argument("--status", type=int, action="append", choices=[429, 500, 503])
+    add.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds on 429")
+    add.add_argument("--latency-ms", type=float, default=0.0)
+    down = fault_sub.add_parser("region-down", help="take CLOUD/REGION's clusters and load balancers down")
+    down.add_argument("target")
+    fault_sub.add_parser("clear", help="remove every fault and bring every region back")
+    serve = sub.add_parser("serve", help=argparse.SUPPRESS)
+    serve.add_argument("--binary", required=True)
+    serve.add_argument("--kwok-config", required=True)
+    args = parser.parse_args(argv)
+    handlers = {
+        "up": cmd_up,
+        "down": cmd_down,
+        "status": cmd_status,
+        "reset": cmd_reset,
+        "fault": cmd_fault,
+        "serve": cmd_serve,
+    }
+    return handlers[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

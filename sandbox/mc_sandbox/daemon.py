@@ -1,0 +1,204 @@
+"""The sandbox daemon: one process hosting the emulated clouds and supervising Kubernetes.
+
+`mc-sandbox up` starts it in a session of its own; it writes `endpoints.yml` (every endpoint,
+CA bundle and credential, mode 0600) and `daemon.json` in the state directory, and serves a small
+admin API on loopback that the CLI uses for status, faults, reset and shutdown.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pathlib
+import signal
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import yaml
+
+from mc_sandbox import config
+from mc_sandbox.aws import DEFAULT_ACCOUNT_ID, AwsCloud
+from mc_sandbox.faults import FaultManager, FaultRule
+from mc_sandbox.kube import KubeManager
+from mc_sandbox.lb import LoadBalancerController
+from mc_sandbox.procs import LOOPBACK
+
+log = logging.getLogger(__name__)
+
+ENDPOINTS = "endpoints.yml"
+DAEMON = "daemon.json"
+
+
+def write_private(path: pathlib.Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    tmp.replace(path)
+
+
+class Sandbox:
+    def __init__(self, state: pathlib.Path, binary: pathlib.Path, kwok_config: pathlib.Path, time_factor: float):
+        self.state = state
+        self.time_factor = time_factor
+        self.started = time.time()
+        self.faults = FaultManager()
+        self.kube = KubeManager(state, binary, kwok_config, self.faults)
+        self.lbs = LoadBalancerController(self.faults)
+        self.kube.on_cluster_change(self.lbs.on_cluster_change)
+        self.aws = AwsCloud(self.faults, self.kube, time_factor=time_factor)
+        self.stopped = threading.Event()  # set once everything has stopped
+        self._stopping = threading.Event()
+        self._admin: ThreadingHTTPServer | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        self.state.mkdir(parents=True, exist_ok=True)
+        self.kube.start()
+        aws_url = self.aws.start()
+        self._admin = ThreadingHTTPServer((LOOPBACK, 0), self._admin_handler())
+        self._admin.daemon_threads = True
+        threading.Thread(target=self._admin.serve_forever, name="admin", daemon=True).start()
+        admin_url = f"http://{LOOPBACK}:{self._admin.server_address[1]}"
+        credentials = self.aws.credentials
+        endpoints = {
+            "admin_url": admin_url,
+            "state_dir": str(self.state),
+            "time_factor": self.time_factor,
+            "kubernetes_version": self.kube.git_version,
+            "aws": {
+                "endpoint_url": aws_url,
+                "access_key": credentials.access_key_id,
+                "secret_key": credentials.secret_access_key,
+                "region": "us-east-1",
+                "account_id": DEFAULT_ACCOUNT_ID,
+            },
+        }
+        write_private(self.state / ENDPOINTS, yaml.safe_dump(endpoints, sort_keys=False))
+        daemon = {
+            "pid": os.getpid(),
+            "pgid": os.getpgid(0),
+            "admin_url": admin_url,
+            "started": self.started,
+            "binary": str(self.kube.binary),
+        }
+        (self.state / DAEMON).write_text(json.dumps(daemon))
+        log.info("sandbox up: admin %s, aws %s", admin_url, aws_url)
+
+    def stop(self) -> None:
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        for step in (self.aws.stop, self.lbs.stop, self.kube.stop):
+            try:
+                step()
+            except Exception:
+                log.exception("while stopping the sandbox")
+        if self._admin is not None:
+            self._admin.shutdown()
+            self._admin.server_close()
+        self.stopped.set()
+
+    def reset(self) -> None:
+        """Empty every cloud (and stop every cluster); faults and counters start afresh."""
+        self.aws.reset()
+        for key in list(self.kube.clusters):
+            cloud, region, name = key.split("/", 2)
+            self.kube.delete_cluster(cloud, region, name)
+        self.faults.clear()
+        self.faults.requests.clear()
+        self.faults.injected.clear()
+
+    def status(self) -> dict:
+        return {
+            "running": True,
+            "pid": os.getpid(),
+            "uptime_seconds": round(time.time() - self.started, 1),
+            "state_dir": str(self.state),
+            "time_factor": self.time_factor,
+            "clouds": {"aws": self.aws.status()},
+            "kubernetes": self.kube.status(),
+            "load_balancers": self.lbs.status(),
+            "faults": self.faults.snapshot(),
+        }
+
+    # ------------------------------------------------------------------ admin API
+    def _admin_handler(self):
+        sandbox = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _reply(self, status: int, body: dict) -> None:
+                data = json.dumps(body, default=str).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _body(self) -> dict:
+                length = int(self.headers.get("Content-Length") or 0)
+                return json.loads(self.rfile.read(length) or b"{}")
+
+            def do_GET(self):
+                if self.path == "/status":
+                    self._reply(200, sandbox.status())
+                else:
+                    self._reply(404, {"error": f"no such path {self.path}"})
+
+            def do_POST(self):
+                try:
+                    body = self._body()
+                    if self.path == "/faults":
+                        rule = sandbox.faults.add_rule(FaultRule(**body))
+                        self._reply(200, {"rule": rule.__dict__})
+                    elif self.path == "/faults/region-down":
+                        sandbox.faults.region_down(body["cloud"], body["region"])
+                        self._reply(200, sandbox.faults.snapshot())
+                    elif self.path == "/reset":
+                        sandbox.reset()
+                        self._reply(200, {"reset": True})
+                    elif self.path == "/shutdown":
+                        self._reply(200, {"stopping": True})
+                        threading.Thread(target=sandbox.stop, daemon=True).start()
+                    else:
+                        self._reply(404, {"error": f"no such path {self.path}"})
+                except (TypeError, ValueError, KeyError) as exc:
+                    self._reply(400, {"error": str(exc)})
+
+            def do_DELETE(self):
+                if self.path == "/faults":
+                    sandbox.faults.clear()
+                    self._reply(200, sandbox.faults.snapshot())
+                else:
+                    self._reply(404, {"error": f"no such path {self.path}"})
+
+            def log_message(self, format, *args):
+                log.debug("admin: " + format, *args)
+
+        return Handler
+
+
+def serve(binary: pathlib.Path, kwok_config: pathlib.Path) -> None:
+    """Run the daemon until SIGTERM/SIGINT or an admin shutdown."""
+    state = config.state_dir()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    sandbox = Sandbox(state, binary, kwok_config, config.time_factor())
+
+    def on_signal(signum, _frame):
+        log.info("signal %s: stopping", signum)
+        threading.Thread(target=sandbox.stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        sandbox.start()
+    except Exception:
+        log.exception("sandbox failed to start")
+        sandbox.stop()
+        raise
+    sandbox.stopped.wait()
+    for name in (ENDPOINTS, DAEMON):
+        (state / name).unlink(missing_ok=True)
+    log.info("sandbox stopped")

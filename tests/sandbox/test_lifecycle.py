@@ -1,0 +1,77 @@
+"""up / reset / down on a sandbox of its own: idempotent, and nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import boto3
+import yaml
+from mc_sandbox import procs
+
+MC_SANDBOX = pathlib.Path(sys.executable).parent / "mc-sandbox"
+
+
+def test_up_is_idempotent_reset_empties_clouds_and_down_leaves_nothing(tmp_path):
+    env = dict(os.environ, MC_SANDBOX_DIR=str(tmp_path), MC_SANDBOX_TIME_FACTOR="0.001")
+
+    def cli(*args):
+        result = subprocess.run(
+            [str(MC_SANDBOX), *args], env=env, capture_output=True, text=True, timeout=600, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        return result
+
+    assert json.loads(cli("up", "--json").stdout)["changed"] is True
+    pgid = json.loads((tmp_path / "daemon.json").read_text())["pgid"]
+    try:
+        assert json.loads(cli("up", "--json").stdout)["changed"] is False
+        assert (tmp_path / "endpoints.yml").stat().st_mode & 0o077 == 0, "endpoints.yml must be private"
+        aws = yaml.safe_load((tmp_path / "endpoints.yml").read_text())["aws"]
+        session = boto3.Session(
+            aws_access_key_id=aws["access_key"], aws_secret_access_key=aws["secret_key"], region_name="us-west-2"
+        )
+        ec2 = session.client("ec2", endpoint_url=aws["endpoint_url"])
+        vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        subnets = [
+            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"us-west-2{z}")["Subnet"][
+                "SubnetId"
+            ]
+            for i, z in enumerate("ab")
+        ]
+        eks = session.client("eks", endpoint_url=aws["endpoint_url"])
+        eks.create_cluster(
+            name="short-lived", roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={"subnetIds": subnets}
+        )
+        eks.get_waiter("cluster_active").wait(name="short-lived", WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+        with_cluster = len(procs.group_members(pgid))
+        status = json.loads(cli("status", "--json").stdout)
+        assert list(status["kubernetes"]["clusters"]) == ["aws/us-west-2/short-lived"]
+        binary = pathlib.Path(json.loads((tmp_path / "daemon.json").read_text())["binary"])
+
+        cli("reset", "--json")
+        status = json.loads(cli("status", "--json").stdout)
+        assert status["kubernetes"]["clusters"] == {}
+        assert eks.list_clusters()["clusters"] == []
+        assert ec2.describe_vpcs(VpcIds=[])["Vpcs"] == [] or vpc not in [
+            v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]
+        ]
+        # the control plane's four processes are gone; the daemon and etcd stay
+        assert len(procs.group_members(pgid)) == with_cluster - 4
+        assert binary.is_file(), "reset must keep the built binaries"
+    finally:
+        result = subprocess.run(
+            [str(MC_SANDBOX), "down", "--json"], env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["left"] == []
+    assert procs.group_members(pgid) == []
+    assert not (tmp_path / "daemon.json").exists()
+    # down again is a no-op
+    again = subprocess.run(
+        [str(MC_SANDBOX), "down", "--json"], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert json.loads(again.stdout)["changed"] is False
