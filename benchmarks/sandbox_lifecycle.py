@@ -54,18 +54,23 @@ def create_cluster(endpoints: dict, region: str) -> float:
     started = time.monotonic()
     ec2 = session.client("ec2", endpoint_url=aws["endpoint_url"])
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone=f"{region}a")["Subnet"]["SubnetId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{region}{zone}")["Subnet"][
+            "SubnetId"
+        ]
+        for i, zone in enumerate("ab")
+    ]
     eks = session.client("eks", endpoint_url=aws["endpoint_url"])
     name = f"bench-{region}"
     eks.create_cluster(
-        name=name, roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={"subnetIds": [subnet]}
+        name=name, roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={"subnetIds": subnets}
     )
     eks.get_waiter("cluster_active").wait(name=name, WaiterConfig={"Delay": 1, "MaxAttempts": 600})
     eks.create_nodegroup(
         clusterName=name,
         nodegroupName="workers",
         scalingConfig={"minSize": 3, "maxSize": 3, "desiredSize": 3},
-        subnets=[subnet],
+        subnets=subnets,
         nodeRole="arn:aws:iam::123456789012:role/node",
     )
     eks.get_waiter("nodegroup_active").wait(clusterName=name, nodegroupName="workers", WaiterConfig={"Delay": 1})
@@ -100,15 +105,17 @@ def main() -> None:
         up = time.monotonic() - started
         endpoints = yaml.safe_load(pathlib.Path(state, "endpoints.yml").read_text())
         pgid = json.loads(pathlib.Path(state, "daemon.json").read_text())["pgid"]
-        idle_rss = rss_mib(pgid)
-        started = time.monotonic()
-        with ThreadPoolExecutor(len(REGIONS)) as pool:
-            per_cluster = list(pool.map(lambda region: create_cluster(endpoints, region), REGIONS))
-        clusters = time.monotonic() - started
-        busy_rss = rss_mib(pgid)
-        members = len(procs.group_members(pgid))
-        started = time.monotonic()
-        cli(env, "down")
+        try:
+            idle_rss = rss_mib(pgid)
+            started = time.monotonic()
+            with ThreadPoolExecutor(len(REGIONS)) as pool:
+                per_cluster = list(pool.map(lambda region: create_cluster(endpoints, region), REGIONS))
+            clusters = time.monotonic() - started
+            busy_rss = rss_mib(pgid)
+            members = len(procs.group_members(pgid))
+        finally:
+            started = time.monotonic()
+            cli(env, "down")
         down = time.monotonic() - started
         left = procs.group_members(pgid)
     print(f"time factor              {args.time_factor}")

@@ -86,11 +86,21 @@ class Sandbox:
         }
         (self.state / DAEMON).write_text(json.dumps(daemon))
         log.info("sandbox up: admin %s, aws %s", admin_url, aws_url)
+        threading.Thread(target=self._watch_state, name="state-watch", daemon=True).start()
+
+    def _watch_state(self) -> None:
+        """Stop when our record disappears (state directory deleted): no orphaned sandbox."""
+        while not self._stopping.wait(2.0):
+            if not (self.state / DAEMON).exists():
+                log.warning("%s vanished: stopping", self.state / DAEMON)
+                self.stop()
+                return
 
     def stop(self) -> None:
         if self._stopping.is_set():
             return
         self._stopping.set()
+        started = time.monotonic()
         for step in (self.aws.stop, self.lbs.stop, self.kube.stop):
             try:
                 step()
@@ -99,6 +109,7 @@ class Sandbox:
         if self._admin is not None:
             self._admin.shutdown()
             self._admin.server_close()
+        log.info("stopped every process in %.1fs", time.monotonic() - started)
         self.stopped.set()
 
     def reset(self) -> None:

@@ -24,7 +24,7 @@ from kubernetes.client.rest import ApiException
 
 from mc_sandbox.faults import FaultManager
 from mc_sandbox.pki import ClusterPKI
-from mc_sandbox.procs import LOOPBACK, Process, free_port, wait_for_port
+from mc_sandbox.procs import LOOPBACK, Process, free_port, stop_all, wait_for_port
 from mc_sandbox.proxy import TcpProxy
 from mc_sandbox.runtime import ClusterHandle, NodePool, TokenAuthenticator, cluster_key
 from mc_sandbox.webhook import TokenWebhook
@@ -37,6 +37,9 @@ KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 POOL_LABEL = "sandbox.multicloud.fabric/pool"
 POOL_KEYS_ANNOTATION = "sandbox.multicloud.fabric/pool-label-keys"
 READY_TIMEOUT = 180.0
+# A cluster's state lives only as long as the sandbox (the clouds' state is in memory), so a long
+# graceful drain of kube-apiserver buys nothing: it gets this long after SIGTERM, then SIGKILL.
+STOP_GRACE = 3.0
 
 # (cpu, memory) of the instance types the examples use; anything else gets the default.
 INSTANCE_SIZES = {
@@ -209,10 +212,8 @@ class ControlPlane:
 
     def stop(self) -> None:
         self.proxy.down()
-        for name in ("kwok", "kube-scheduler", "kube-controller-manager", "kube-apiserver"):
-            process = self.processes.pop(name, None)
-            if process is not None:
-                process.stop()
+        processes, self.processes = list(self.processes.values()), {}
+        stop_all(processes, STOP_GRACE)
         self._api = None
 
     def handle(self) -> ClusterHandle:
@@ -353,9 +354,12 @@ class KubeManager:
         return f"http://{LOOPBACK}:{self.etcd_port}"
 
     def start(self) -> None:
+        # Every start is a fresh set of clouds: drop what an earlier sandbox left in etcd and on disk.
+        data = self.state / "etcd"
+        shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(self.state / "clusters", ignore_errors=True)
         self.webhook.start()
         self.etcd_port, peer = free_port(), free_port()
-        data = self.state / "etcd"
         self.etcd = Process(
             "etcd",
             [
@@ -376,9 +380,12 @@ class KubeManager:
         wait_for_port(self.etcd_port, 30)
 
     def stop(self) -> None:
-        for plane in list(self.clusters.values()):
-            plane.stop()
-        self.clusters.clear()
+        planes, self.clusters = list(self.clusters.values()), {}
+        threads = [threading.Thread(target=plane.stop) for plane in planes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         if self.etcd is not None:
             self.etcd.stop()
         self.webhook.stop()

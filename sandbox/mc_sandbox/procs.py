@@ -6,6 +6,7 @@ The daemon runs in a session of its own, so every process it starts shares its p
 
 from __future__ import annotations
 
+import logging
 import os
 import pathlib
 import signal
@@ -14,6 +15,7 @@ import subprocess
 import threading
 import time
 
+log = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"
 _port_lock = threading.Lock()
 _handed_out: set[int] = set()
@@ -76,14 +78,22 @@ class Process:
             return ""
 
     def stop(self, timeout: float = 10.0) -> None:
-        if not self.alive():
-            return
-        self.popen.terminate()
+        stop_all([self], timeout)
+
+
+def stop_all(processes: list[Process], timeout: float = 10.0) -> None:
+    """SIGTERM every process at once, then SIGKILL whatever is still running after `timeout`."""
+    running = [p for p in processes if p.alive()]
+    for process in running:
+        process.popen.terminate()
+    deadline = time.monotonic() + timeout
+    for process in running:
         try:
-            self.popen.wait(timeout)
+            process.popen.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(5)
+            log.info("%s still running %.0fs after SIGTERM; killing it", process.name, timeout)
+            process.popen.kill()
+            process.popen.wait(5)
 
 
 def group_members(pgid: int) -> list[int]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
+import time
 
 import boto3
 import yaml
@@ -75,3 +77,17 @@ def test_up_is_idempotent_reset_empties_clouds_and_down_leaves_nothing(tmp_path)
         [str(MC_SANDBOX), "down", "--json"], env=env, capture_output=True, text=True, timeout=60, check=True
     )
     assert json.loads(again.stdout)["changed"] is False
+
+
+def test_daemon_stops_itself_when_its_state_directory_disappears(tmp_path):
+    env = dict(os.environ, MC_SANDBOX_DIR=str(tmp_path / "state"))
+    subprocess.run([str(MC_SANDBOX), "up"], env=env, capture_output=True, timeout=600, check=True)
+    pgid = json.loads((tmp_path / "state" / "daemon.json").read_text())["pgid"]
+    assert procs.group_members(pgid)
+    shutil.rmtree(tmp_path / "state")
+    deadline = time.monotonic() + 30
+    while procs.group_members(pgid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = procs.stop_group(pgid)  # clean up before asserting, whatever happened
+    assert left == []
+    assert time.monotonic() < deadline, "the orphaned sandbox did not stop by itself"
