@@ -307,3 +307,58 @@ def test_region_down_cuts_api_and_load_balancer_and_clear_restores(eks, sandbox)
         cli("fault", "clear")
     assert len(core.list_node().items) == 3
     assert wait_until(lambda: _get(url), 30, "the LB responder to come back")["status"] == "healthy"
+
+
+def test_statefulset_and_daemonset_become_ready(eks):
+    apps = k8s.AppsV1Api(eks["api"])
+    template = {
+        "metadata": {"labels": {"app": "db"}},
+        "spec": {"containers": [{"name": "db", "image": "registry.invalid/db:1"}]},
+    }
+    apps.create_namespaced_stateful_set(
+        "default",
+        {
+            "metadata": {"name": "db"},
+            "spec": {
+                "replicas": 2,
+                "serviceName": "db",
+                "selector": {"matchLabels": {"app": "db"}},
+                "template": template,
+            },
+        },
+    )
+    agent = {
+        "metadata": {"labels": {"app": "agent"}},
+        "spec": {"containers": [{"name": "agent", "image": "registry.invalid/agent:1"}]},
+    }
+    apps.create_namespaced_daemon_set(
+        "default",
+        {"metadata": {"name": "agent"}, "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": agent}},
+    )
+    wait_until(
+        lambda: (apps.read_namespaced_stateful_set("db", "default").status.ready_replicas or 0) == 2, 120, "2 ready db"
+    )
+
+    def daemonset_ready():
+        status = apps.read_namespaced_daemon_set("agent", "default").status
+        return status.desired_number_scheduled >= 3 and status.number_available == status.desired_number_scheduled
+
+    wait_until(daemonset_ready, 120, "the DaemonSet on every node")
+
+
+def test_scaling_the_nodegroup_changes_the_nodes(eks):
+    client = eks["client"]
+    client.update_nodegroup_config(
+        clusterName=CLUSTER, nodegroupName="workers", scalingConfig={"minSize": 1, "maxSize": 5, "desiredSize": 4}
+    )
+    client.get_waiter("nodegroup_active").wait(
+        clusterName=CLUSTER, nodegroupName="workers", WaiterConfig={"Delay": 1, "MaxAttempts": 300}
+    )
+    wait_until(lambda: len(ready_nodes(eks["api"])) == 4, 120, "4 Ready nodes")
+    client.update_nodegroup_config(
+        clusterName=CLUSTER, nodegroupName="workers", scalingConfig={"minSize": 1, "maxSize": 5, "desiredSize": 3}
+    )
+    client.get_waiter("nodegroup_active").wait(
+        clusterName=CLUSTER, nodegroupName="workers", WaiterConfig={"Delay": 1, "MaxAttempts": 300}
+    )
+    wait_until(lambda: len(k8s.CoreV1Api(eks["api"]).list_node().items) == 3, 120, "back to 3 nodes")
