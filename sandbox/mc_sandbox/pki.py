@@ -153,6 +153,13 @@ class ClusterPKI:
             cert, key = ca.issue(cn, organizations=orgs, client=True)
             _write(self.path(f"{file}.crt"), cert)
             _write(self.path(f"{file}.key"), key, private=True)
+        # The aggregation layer's front proxy has a CA of its own; without it the controller
+        # manager and scheduler complain about a missing requestheader CA bundle forever.
+        front = CertificateAuthority.create(f"{cluster_name}-front-proxy-ca")
+        _write(self.path("front-proxy-ca.crt"), front.cert_pem)
+        cert, key = front.issue("front-proxy-client", client=True)
+        _write(self.path("front-proxy-client.crt"), cert)
+        _write(self.path("front-proxy-client.key"), key, private=True)
         sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         _write(self.path("sa.key"), _key_pem(sa_key), private=True)
         _write(
