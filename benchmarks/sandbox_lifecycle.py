@@ -10,7 +10,6 @@ are scaled by the time factor, so the default of 0.001 measures the sandbox's ow
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import pathlib
@@ -20,11 +19,10 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import yaml
-from kubernetes import client as k8s
 from mc_sandbox import procs
 from mc_sandbox.aws_auth import eks_token
+from mc_sandbox.clients import aws_session, eks_subnets, kube_api, ready_nodes
 
 MC_SANDBOX = pathlib.Path(sys.executable).parent / "mc-sandbox"
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")
@@ -48,18 +46,9 @@ def rss_mib(pgid: int) -> float:
 
 def create_cluster(endpoints: dict, region: str) -> float:
     aws = endpoints["aws"]
-    session = boto3.Session(
-        aws_access_key_id=aws["access_key"], aws_secret_access_key=aws["secret_key"], region_name=region
-    )
+    session = aws_session(endpoints, region)
     started = time.monotonic()
-    ec2 = session.client("ec2", endpoint_url=aws["endpoint_url"])
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{region}{zone}")["Subnet"][
-            "SubnetId"
-        ]
-        for i, zone in enumerate("ab")
-    ]
+    subnets = eks_subnets(session.client("ec2", endpoint_url=aws["endpoint_url"]), region)
     eks = session.client("eks", endpoint_url=aws["endpoint_url"])
     name = f"bench-{region}"
     eks.create_cluster(
@@ -75,22 +64,11 @@ def create_cluster(endpoints: dict, region: str) -> float:
     )
     eks.get_waiter("nodegroup_active").wait(clusterName=name, nodegroupName="workers", WaiterConfig={"Delay": 1})
     cluster = eks.describe_cluster(name=name)["cluster"]
-    with tempfile.NamedTemporaryFile("wb", suffix=".crt", delete=False) as ca:
-        ca.write(base64.b64decode(cluster["certificateAuthority"]["data"]))
-    config = k8s.Configuration()
-    config.host = cluster["endpoint"]
-    config.ssl_ca_cert = ca.name
-    config.api_key = {
-        "authorization": "Bearer " + eks_token(session.client("sts", endpoint_url=aws["endpoint_url"]), name)
-    }
-    core = k8s.CoreV1Api(k8s.ApiClient(config))
-    while True:
-        nodes = core.list_node().items
-        ready = [n for n in nodes if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])]
-        if len(ready) == 3:
-            break
-        time.sleep(0.2)
-    os.unlink(ca.name)
+    token = eks_token(session.client("sts", endpoint_url=aws["endpoint_url"]), name)
+    with tempfile.TemporaryDirectory() as directory:
+        api = kube_api(cluster, token, pathlib.Path(directory))
+        while len(ready_nodes(api)) < 3:
+            time.sleep(0.2)
     return time.monotonic() - started
 
 

@@ -21,6 +21,7 @@ import yaml
 from mc_sandbox import config
 from mc_sandbox.aws import DEFAULT_ACCOUNT_ID, AwsCloud
 from mc_sandbox.faults import FaultManager, FaultRule
+from mc_sandbox.httpjson import read_json, reply_json
 from mc_sandbox.kube import KubeManager
 from mc_sandbox.lb import LoadBalancerController
 from mc_sandbox.procs import LOOPBACK
@@ -141,16 +142,7 @@ class Sandbox:
 
         class Handler(BaseHTTPRequestHandler):
             def _reply(self, status: int, body: dict) -> None:
-                data = json.dumps(body, default=str).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _body(self) -> dict:
-                length = int(self.headers.get("Content-Length") or 0)
-                return json.loads(self.rfile.read(length) or b"{}")
+                reply_json(self, status, body)
 
             def do_GET(self):
                 if self.path == "/status":
@@ -160,7 +152,7 @@ class Sandbox:
 
             def do_POST(self):
                 try:
-                    body = self._body()
+                    body = read_json(self)
                     if self.path == "/faults":
                         rule = sandbox.faults.add_rule(FaultRule(**body))
                         self._reply(200, {"rule": rule.__dict__})

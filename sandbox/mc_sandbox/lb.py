@@ -10,7 +10,6 @@ listening (connection refused), like a load balancer in a region that is gone.
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import threading
 import time
@@ -21,6 +20,7 @@ from kubernetes import watch
 from kubernetes.client.rest import ApiException
 
 from mc_sandbox.faults import FaultManager
+from mc_sandbox.httpjson import reply_json
 
 log = logging.getLogger(__name__)
 ADDRESS_BASE = ipaddress.ip_address("127.1.0.1")
@@ -40,12 +40,7 @@ class Responder:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 responder.requests += 1
-                body = json.dumps({**responder.identity, "status": "healthy", "path": self.path}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                reply_json(self, 200, {**responder.identity, "status": "healthy", "path": self.path})
 
             def log_message(self, format, *args):
                 log.debug("responder: " + format, *args)

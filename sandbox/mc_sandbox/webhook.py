@@ -7,12 +7,12 @@ Client certificates and ServiceAccount tokens never reach it: the API server che
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from mc_sandbox.httpjson import read_json, reply_json
 from mc_sandbox.procs import LOOPBACK
 from mc_sandbox.runtime import TokenAuthenticator, UserInfo
 
@@ -29,9 +29,8 @@ class TokenWebhook:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
                 try:
-                    review = json.loads(self.rfile.read(length) or b"{}")
+                    review = read_json(self)
                 except ValueError:
                     self.send_error(400, "TokenReview must be JSON")
                     return
@@ -54,18 +53,15 @@ class TokenWebhook:
                         "groups": user.groups,
                         "extra": user.extra,
                     }
-                body = json.dumps(
+                reply_json(
+                    self,
+                    200,
                     {
                         "apiVersion": review.get("apiVersion", "authentication.k8s.io/v1"),
                         "kind": "TokenReview",
                         "status": status,
-                    }
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                    },
+                )
 
             def log_message(self, format, *args):
                 log.debug("webhook: " + format, *args)

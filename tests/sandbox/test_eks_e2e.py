@@ -7,14 +7,12 @@ plane starts in seconds), so everything shares one sandbox and one EKS cluster.
 
 from __future__ import annotations
 
-import base64
 import json
 import pathlib
 import shutil
 import subprocess
 import time
 
-import boto3
 import pytest
 import requests
 import yaml
@@ -22,6 +20,7 @@ from botocore.config import Config
 from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 from mc_sandbox.aws_auth import eks_token
+from mc_sandbox.clients import aws_session, eks_subnets, kube_api, ready_nodes
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -41,10 +40,7 @@ def wait_until(predicate, timeout, what, interval=0.5):
 
 
 def session(sandbox):
-    aws = sandbox["endpoints"]["aws"]
-    return boto3.Session(
-        aws_access_key_id=aws["access_key"], aws_secret_access_key=aws["secret_key"], region_name=REGION
-    )
+    return aws_session(sandbox["endpoints"], REGION)
 
 
 def aws_client(sandbox, service):
@@ -52,26 +48,12 @@ def aws_client(sandbox, service):
 
 
 def kube_client(cluster, token, tmp_path) -> k8s.ApiClient:
-    ca = tmp_path / "ca.crt"
-    ca.write_bytes(base64.b64decode(cluster["certificateAuthority"]["data"]))
-    config = k8s.Configuration()
-    config.host = cluster["endpoint"]
-    config.ssl_ca_cert = str(ca)
-    config.api_key = {"authorization": f"Bearer {token}"}
-    config.retries = 0
-    return k8s.ApiClient(config)
+    return kube_api(cluster, token, tmp_path)
 
 
 @pytest.fixture(scope="module")
 def eks(sandbox, tmp_path_factory):
-    ec2 = aws_client(sandbox, "ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")["Subnet"][
-            "SubnetId"
-        ]
-        for i, zone in enumerate("ab")
-    ]
+    subnets = eks_subnets(aws_client(sandbox, "ec2"), REGION)
     client = aws_client(sandbox, "eks")
     client.create_cluster(
         name=CLUSTER,
@@ -97,11 +79,6 @@ def eks(sandbox, tmp_path_factory):
     token = eks_token(session(sandbox).client("sts", endpoint_url=sandbox["endpoints"]["aws"]["endpoint_url"]), CLUSTER)
     api = kube_client(cluster, token, tmp_path_factory.mktemp("kube"))
     return {"cluster": cluster, "token": token, "api": api, "client": client}
-
-
-def ready_nodes(api):
-    nodes = k8s.CoreV1Api(api).list_node().items
-    return [n for n in nodes if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or [])]
 
 
 def test_eks_cluster_is_a_real_control_plane_with_three_ready_nodes(eks):

@@ -10,9 +10,9 @@ import subprocess
 import sys
 import time
 
-import boto3
 import yaml
 from mc_sandbox import procs
+from mc_sandbox.clients import aws_session, eks_subnets
 
 MC_SANDBOX = pathlib.Path(sys.executable).parent / "mc-sandbox"
 
@@ -32,18 +32,13 @@ def test_up_is_idempotent_reset_empties_clouds_and_down_leaves_nothing(tmp_path)
     try:
         assert json.loads(cli("up", "--json").stdout)["changed"] is False
         assert (tmp_path / "endpoints.yml").stat().st_mode & 0o077 == 0, "endpoints.yml must be private"
-        aws = yaml.safe_load((tmp_path / "endpoints.yml").read_text())["aws"]
-        session = boto3.Session(
-            aws_access_key_id=aws["access_key"], aws_secret_access_key=aws["secret_key"], region_name="us-west-2"
-        )
+        endpoints = yaml.safe_load((tmp_path / "endpoints.yml").read_text())
+        aws = endpoints["aws"]
+        session = aws_session(endpoints, "us-west-2")
         ec2 = session.client("ec2", endpoint_url=aws["endpoint_url"])
-        vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-        subnets = [
-            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"us-west-2{z}")["Subnet"][
-                "SubnetId"
-            ]
-            for i, z in enumerate("ab")
-        ]
+        subnets = eks_subnets(ec2, "us-west-2", "10.9")
+        vpcs = [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if v["CidrBlock"] == "10.9.0.0/16"]
+        assert len(vpcs) == 1
         eks = session.client("eks", endpoint_url=aws["endpoint_url"])
         eks.create_cluster(
             name="short-lived", roleArn="arn:aws:iam::123456789012:role/eks", resourcesVpcConfig={"subnetIds": subnets}
@@ -58,9 +53,7 @@ def test_up_is_idempotent_reset_empties_clouds_and_down_leaves_nothing(tmp_path)
         status = json.loads(cli("status", "--json").stdout)
         assert status["kubernetes"]["clusters"] == {}
         assert eks.list_clusters()["clusters"] == []
-        assert ec2.describe_vpcs(VpcIds=[])["Vpcs"] == [] or vpc not in [
-            v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]
-        ]
+        assert vpcs[0] not in {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
         # the control plane's four processes are gone; the daemon and etcd stay
         assert len(procs.group_members(pgid)) == with_cluster - 4
         assert binary.is_file(), "reset must keep the built binaries"
