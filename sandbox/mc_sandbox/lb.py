@@ -1,6 +1,6 @@
 """The sandbox's cloud load balancer controller.
 
-A Service of type LoadBalancer in a sandbox cluster gets its own loopback address (127.1.x.y) in
+A Service of type LoadBalancer in a sandbox cluster gets its own loopback address (127.x.y.z) in
 `status.loadBalancer.ingress`, and on each of the Service's ports the sandbox serves a small HTTP
 responder standing in for the workload: `/health` and `/` answer JSON naming the cloud, region,
 cluster and Service with `status: healthy`. When the region is down the responders stop
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import random
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,7 +24,15 @@ from mc_sandbox.faults import FaultManager
 from mc_sandbox.httpjson import reply_json
 
 log = logging.getLogger(__name__)
-ADDRESS_BASE = ipaddress.ip_address("127.1.0.1")
+# Addresses come from 127.128.0.0/9, starting at a random point per sandbox so that several
+# sandboxes on one machine (parallel test runs) rarely meet; an address is only used once all of
+# a Service's ports are bound on it.
+ADDRESS_SPACE = ipaddress.ip_network("127.128.0.0/9")
+BIND_ATTEMPTS = 32
+
+
+class BindError(RuntimeError):
+    """No loopback address could serve a Service's ports (e.g. a port below 1024 without root)."""
 
 
 class Responder:
@@ -52,6 +61,7 @@ class Responder:
         return self._server is not None
 
     def start(self) -> None:
+        """Bind (OSError if the address is taken) and serve."""
         if self._server is not None:
             return
         server = ThreadingHTTPServer((self.ip, self.port), self._handler())
@@ -69,10 +79,10 @@ class Responder:
 class ClusterLoadBalancers:
     """Watches one cluster's Services and keeps their responders and status in line."""
 
-    def __init__(self, plane, faults: FaultManager, allocate):
+    def __init__(self, plane, faults: FaultManager, addresses):
         self.plane = plane
         self.faults = faults
-        self.allocate = allocate
+        self.addresses = addresses
         self.services: dict[tuple[str, str], tuple[str, list[Responder]]] = {}
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -108,7 +118,7 @@ class ClusterLoadBalancers:
             try:
                 listing = core.list_service_for_all_namespaces()
                 for service in listing.items:
-                    self._reconcile(core, service)
+                    self._reconcile_logged(core, service)
                 stream = watch.Watch().stream(
                     core.list_service_for_all_namespaces,
                     resource_version=listing.metadata.resource_version,
@@ -121,12 +131,18 @@ class ClusterLoadBalancers:
                     if event["type"] == "DELETED":
                         self._release((service.metadata.namespace, service.metadata.name))
                     else:
-                        self._reconcile(core, service)
+                        self._reconcile_logged(core, service)
             except Exception as exc:  # API restarts and network errors: list and watch again
                 if self._stop.is_set():
                     return
                 log.debug("load balancer watch on %s: %s", self.plane.key, exc)
                 time.sleep(1)
+
+    def _reconcile_logged(self, core, service) -> None:
+        try:
+            self._reconcile(core, service)
+        except BindError as exc:
+            log.warning("%s %s/%s: %s", self.plane.key, service.metadata.namespace, service.metadata.name, exc)
 
     def _reconcile(self, core, service) -> None:
         key = (service.metadata.namespace, service.metadata.name)
@@ -137,7 +153,6 @@ class ClusterLoadBalancers:
         with self._lock:
             current = self.services.get(key)
             if current is None or sorted(r.port for r in current[1]) != ports:
-                ip = current[0] if current else self.allocate()
                 for responder in current[1] if current else []:
                     responder.stop()
                 identity = {
@@ -147,10 +162,10 @@ class ClusterLoadBalancers:
                     "namespace": key[0],
                     "service": key[1],
                 }
-                responders = [Responder(ip, port, identity) for port in ports]
-                if not self.faults.is_down(self.plane.cloud, self.plane.region):
+                ip, responders = self._bind(ports, identity)
+                if self.faults.is_down(self.plane.cloud, self.plane.region):
                     for responder in responders:
-                        self._start(responder)
+                        responder.stop()
                 self.services[key] = (ip, responders)
             ip = self.services[key][0]
         ingress = [{"ip": ip, "ipMode": "VIP", "ports": [{"port": p, "protocol": "TCP"} for p in ports]}]
@@ -161,6 +176,24 @@ class ClusterLoadBalancers:
             except ApiException as exc:
                 if exc.status != 404:
                     raise
+
+    def _bind(self, ports: list[int], identity: dict) -> tuple[str, list[Responder]]:
+        """The first free address on which every port binds, with its responders serving."""
+        error = None
+        for _attempt, ip in zip(range(BIND_ATTEMPTS), self.addresses(), strict=False):
+            responders = []
+            try:
+                for port in ports:
+                    responder = Responder(ip, port, identity)
+                    responder.start()
+                    responders.append(responder)
+            except OSError as exc:
+                error = exc
+                for responder in responders:
+                    responder.stop()
+                continue
+            return ip, responders
+        raise BindError(f"cannot serve ports {ports} on any of {BIND_ATTEMPTS} loopback addresses: {error}")
 
     def _release(self, key) -> None:
         with self._lock:
@@ -188,19 +221,23 @@ class LoadBalancerController:
     def __init__(self, faults: FaultManager):
         self.faults = faults
         self.clusters: dict[str, ClusterLoadBalancers] = {}
-        self._next = 0
+        self._next = random.randrange(ADDRESS_SPACE.num_addresses)  # noqa: S311 - spreading, not secrecy
         self._lock = threading.Lock()
         faults.on_change(self.apply_faults)
 
-    def allocate(self) -> str:
-        with self._lock:
-            address = str(ADDRESS_BASE + self._next)
-            self._next += 1
-            return address
+    def addresses(self):
+        """Endless fresh loopback addresses (network and broadcast-looking ones skipped)."""
+        while True:
+            with self._lock:
+                offset = self._next
+                self._next = (self._next + 1) % ADDRESS_SPACE.num_addresses
+            address = ADDRESS_SPACE[offset]
+            if address.packed[-1] not in (0, 255):
+                yield str(address)
 
     def on_cluster_change(self, event: str, plane) -> None:
         if event == "created":
-            lbs = ClusterLoadBalancers(plane, self.faults, self.allocate)
+            lbs = ClusterLoadBalancers(plane, self.faults, self.addresses)
             self.clusters[plane.key] = lbs
             lbs.start()
         elif event == "deleted":

@@ -8,6 +8,8 @@ import threading
 
 import pytest
 import requests
+from mc_sandbox import lb
+from mc_sandbox.faults import FaultManager
 from mc_sandbox.procs import free_port
 from mc_sandbox.proxy import TcpProxy
 from mc_sandbox.runtime import UserInfo
@@ -100,3 +102,24 @@ def test_webhook_dispatches_by_prefix_and_answers_token_reviews():
         assert (webhook.reviews, webhook.accepted) == (4, 1)
     finally:
         webhook.stop()
+
+
+def test_load_balancer_addresses_skip_taken_ones():
+    class Plane:
+        cloud, region, name, key = "aws", "us-east-1", "c1", "aws/us-east-1/c1"
+
+    controller = lb.LoadBalancerController(FaultManager())
+    cluster = lb.ClusterLoadBalancers(Plane(), controller.faults, controller.addresses)
+    first_ip, first = cluster._bind([18080], {"service": "a"})
+    # another sandbox already serves the next address's port: it must be skipped, not shared
+    taken_ip = next(controller.addresses())
+    blocker = lb.Responder(taken_ip, 18080, {"service": "other"})
+    blocker.start()
+    try:
+        second_ip, second = cluster._bind([18080], {"service": "b"})
+        assert second_ip not in (first_ip, taken_ip)
+        assert requests.get(f"http://{second_ip}:18080/health", timeout=5).json()["service"] == "b"
+        assert requests.get(f"http://{first_ip}:18080/health", timeout=5).json()["service"] == "a"
+    finally:
+        for responder in [*first, *second, blocker]:
+            responder.stop()
