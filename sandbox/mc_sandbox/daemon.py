@@ -7,6 +7,8 @@ admin API on loopback that the CLI uses for status, faults, reset and shutdown.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -24,12 +26,28 @@ from mc_sandbox.faults import FaultManager, FaultRule
 from mc_sandbox.httpjson import read_json, reply_json
 from mc_sandbox.kube import KubeManager
 from mc_sandbox.lb import LoadBalancerController
+from mc_sandbox.pki import sandbox_tls
 from mc_sandbox.procs import LOOPBACK
+from mc_sandbox.runtime import CloudContext
 
 log = logging.getLogger(__name__)
 
 ENDPOINTS = "endpoints.yml"
 DAEMON = "daemon.json"
+# Emulated clouds the daemon runs besides AWS, as "module:Class" implementing runtime.Cloud.
+# A module that does not exist (yet) is skipped.
+CLOUDS = {"gcp": "mc_sandbox.gcp:GcpCloud", "azure": "mc_sandbox.azure:AzureCloud"}
+
+
+def _load_clouds(context_for) -> dict:
+    clouds = {}
+    for name, target in CLOUDS.items():
+        module_name, class_name = target.split(":")
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        cls = getattr(importlib.import_module(module_name), class_name)
+        clouds[name] = cls(context_for(name))
+    return clouds
 
 
 def write_private(path: pathlib.Path, text: str) -> None:
@@ -50,6 +68,10 @@ class Sandbox:
         self.lbs = LoadBalancerController(self.faults)
         self.kube.on_cluster_change(self.lbs.on_cluster_change)
         self.aws = AwsCloud(self.faults, self.kube, time_factor=time_factor)
+        self.tls = sandbox_tls(state / "pki")
+        self.clouds = _load_clouds(
+            lambda name: CloudContext(self.faults, self.kube, time_factor, state / "clouds" / name, self.tls)
+        )
         self.stopped = threading.Event()  # set once everything has stopped
         self._stopping = threading.Event()
         self._admin: ThreadingHTTPServer | None = None
@@ -59,6 +81,7 @@ class Sandbox:
         self.state.mkdir(parents=True, exist_ok=True)
         self.kube.start()
         aws_url = self.aws.start()
+        sections = {name: cloud.start() for name, cloud in self.clouds.items()}
         self._admin = ThreadingHTTPServer((LOOPBACK, 0), self._admin_handler())
         self._admin.daemon_threads = True
         threading.Thread(target=self._admin.serve_forever, name="admin", daemon=True).start()
@@ -69,6 +92,7 @@ class Sandbox:
             "state_dir": str(self.state),
             "time_factor": self.time_factor,
             "kubernetes_version": self.kube.git_version,
+            "ca_bundle": str(self.tls.ca),
             "aws": {
                 "endpoint_url": aws_url,
                 "access_key": credentials.access_key_id,
@@ -76,6 +100,7 @@ class Sandbox:
                 "region": "us-east-1",
                 "account_id": DEFAULT_ACCOUNT_ID,
             },
+            **sections,
         }
         write_private(self.state / ENDPOINTS, yaml.safe_dump(endpoints, sort_keys=False))
         daemon = {
@@ -102,7 +127,8 @@ class Sandbox:
             return
         self._stopping.set()
         started = time.monotonic()
-        for step in (self.aws.stop, self.lbs.stop, self.kube.stop):
+        steps = [self.aws.stop, *(cloud.stop for cloud in self.clouds.values()), self.lbs.stop, self.kube.stop]
+        for step in steps:
             try:
                 step()
             except Exception:
@@ -116,6 +142,8 @@ class Sandbox:
     def reset(self) -> None:
         """Empty every cloud (and stop every cluster); faults and counters start afresh."""
         self.aws.reset()
+        for cloud in self.clouds.values():
+            cloud.reset()
         for key in list(self.kube.clusters):
             cloud, region, name = key.split("/", 2)
             self.kube.delete_cluster(cloud, region, name)
@@ -130,7 +158,7 @@ class Sandbox:
             "uptime_seconds": round(time.time() - self.started, 1),
             "state_dir": str(self.state),
             "time_factor": self.time_factor,
-            "clouds": {"aws": self.aws.status()},
+            "clouds": {"aws": self.aws.status(), **{name: c.status() for name, c in self.clouds.items()}},
             "kubernetes": self.kube.status(),
             "load_balancers": self.lbs.status(),
             "faults": self.faults.snapshot(),

@@ -23,7 +23,7 @@ from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 
 from mc_sandbox.faults import FaultManager
-from mc_sandbox.pki import ClusterPKI
+from mc_sandbox.pki import CertificateAuthority, ClusterPKI
 from mc_sandbox.procs import LOOPBACK, Process, free_port, stop_all, wait_for_port
 from mc_sandbox.proxy import TcpProxy
 from mc_sandbox.runtime import ClusterHandle, NodePool, TokenAuthenticator, cluster_key
@@ -457,6 +457,14 @@ class KubeManager:
 
     def set_node_pool(self, cloud: str, region: str, cluster: str, pool: NodePool) -> None:
         self._plane(cloud, region, cluster).set_pool(pool)
+
+    def issue_client_certificate(
+        self, cloud: str, region: str, cluster: str, common_name: str, organizations: tuple[str, ...] = ()
+    ) -> tuple[str, str]:
+        pki = self._plane(cloud, region, cluster).pki
+        ca = CertificateAuthority.load(pki.path("ca.crt"), pki.path("ca.key"))
+        cert, key = ca.issue(common_name, organizations=organizations, client=True)
+        return cert.decode(), key.decode()
 
     def delete_node_pool(self, cloud: str, region: str, cluster: str, pool: str) -> None:
         plane = self.clusters.get(cluster_key(cloud, region, cluster))

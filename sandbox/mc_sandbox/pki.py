@@ -77,6 +77,12 @@ class CertificateAuthority:
         )
         return cls(key, cert)
 
+    @classmethod
+    def load(cls, cert_path: pathlib.Path, key_path: pathlib.Path) -> CertificateAuthority:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        return cls(key, cert)
+
     @property
     def cert_pem(self) -> bytes:
         return self.cert.public_bytes(serialization.Encoding.PEM)
@@ -168,3 +174,17 @@ class ClusterPKI:
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
             ),
         )
+
+
+def sandbox_tls(directory: pathlib.Path):
+    """The sandbox-wide CA and a 127.0.0.1/localhost serving certificate (created once per state)."""
+    from mc_sandbox.runtime import TlsFiles  # noqa: PLC0415 - runtime imports nothing from here
+
+    files = TlsFiles(ca=directory / "sandbox-ca.crt", cert=directory / "sandbox.crt", key=directory / "sandbox.key")
+    if not files.key.exists():
+        ca = CertificateAuthority.create("mc-sandbox-ca")
+        cert, key = ca.issue("mc-sandbox", server_names=("localhost",), server_ips=("127.0.0.1",))
+        _write(files.ca, ca.cert_pem)
+        _write(files.cert, cert)
+        _write(files.key, key, private=True)
+    return files

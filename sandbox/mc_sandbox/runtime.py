@@ -8,6 +8,7 @@ Keeping this boundary small lets each side be tested without the other.
 
 from __future__ import annotations
 
+import pathlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -73,3 +74,47 @@ class KubeRuntime(Protocol):
 
     def register_authenticator(self, token_prefix: str, authenticator: TokenAuthenticator) -> None:
         """Tokens starting with `token_prefix` are checked by `authenticator`."""
+
+    def issue_client_certificate(
+        self, cloud: str, region: str, cluster: str, common_name: str, organizations: tuple[str, ...] = ()
+    ) -> tuple[str, str]:
+        """(certificate PEM, key PEM) signed by the cluster's CA, e.g. for an AKS user kubeconfig."""
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """The sandbox-wide CA and a serving certificate for 127.0.0.1/localhost, for cloud APIs
+    that clients only reach over TLS (ARM, Entra ID, Google APIs)."""
+
+    ca: pathlib.Path
+    cert: pathlib.Path
+    key: pathlib.Path
+
+
+@dataclass(frozen=True)
+class CloudContext:
+    """What the daemon hands every emulated cloud."""
+
+    faults: object  # faults.FaultManager
+    runtime: KubeRuntime
+    time_factor: float
+    state_dir: pathlib.Path  # a directory of the cloud's own (keys, files it hands out)
+    tls: TlsFiles
+
+
+class Cloud(Protocol):
+    """An emulated cloud the daemon runs (GCP and Azure; AWS predates this and is wired directly)."""
+
+    def __init__(self, context: CloudContext) -> None: ...
+
+    def start(self) -> dict:
+        """Serve on 127.0.0.1; return this cloud's section of endpoints.yml (endpoints, credential
+        files, project/subscription ids). Secrets may appear there: the file is private."""
+
+    def stop(self) -> None: ...
+
+    def reset(self) -> None:
+        """Empty the cloud (and delete its clusters from the runtime); credentials stay valid."""
+
+    def status(self) -> dict:
+        """Clusters, node pools and operations for `mc-sandbox status`; never secrets."""
