@@ -86,7 +86,7 @@ class EksEmulator:
         self._runtime_clusters: set[tuple[str, str]] = set()
         # Bumped by reset: jobs scheduled before it find their world gone and do nothing.
         self._generation = 0
-        self._scheduler = Scheduler()
+        self._scheduler = Scheduler(name="aws")
         self._handlers = {
             "CreateCluster": self._create_cluster,
             "DeleteCluster": self._delete_cluster,

@@ -21,8 +21,9 @@ class Scheduler:
     request thread ever waits on the runtime.
     """
 
-    def __init__(self, workers: int = 4):
+    def __init__(self, workers: int = 4, name: str = "cloud"):
         self._workers = workers
+        self._name = name
         self._cond = threading.Condition()
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
@@ -33,8 +34,8 @@ class Scheduler:
 
     def start(self) -> None:
         self._stopping = False
-        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="mc-sandbox-aws-job")
-        self._thread = threading.Thread(target=self._loop, name="mc-sandbox-aws-timer", daemon=True)
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix=f"mc-sandbox-{self._name}-job")
+        self._thread = threading.Thread(target=self._loop, name=f"mc-sandbox-{self._name}-timer", daemon=True)
         self._thread.start()
 
     def call_later(self, delay: float, job: Callable[[], None]) -> None:

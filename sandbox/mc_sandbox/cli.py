@@ -205,6 +205,13 @@ def _format_status(status: dict) -> str:
         f"time factor {status['time_factor']:g}",
         f"kubernetes {status['kubernetes']['kubernetes']}, etcd {status['kubernetes']['etcd']}",
     ]
+    for cloud, info in status.get("clouds", {}).items():
+        clusters = info.get("clusters") or []
+        lines.append(f"{cloud}: {len(clusters)} cluster(s)")
+        for cluster in clusters:
+            where = cluster.get("region") or cluster.get("location") or ""
+            state = cluster.get("status") or cluster.get("provisioning_state") or ""
+            lines.append(f"  {where}/{cluster.get('name')}: {state} {cluster.get('version', '')}".rstrip())
     for key, cluster in status["kubernetes"]["clusters"].items():
         reach = "reachable" if cluster["reachable"] else "UNREACHABLE (region down)"
         pools = ", ".join(f"{k}={v}" for k, v in cluster["node_pools"].items()) or "no node pools"

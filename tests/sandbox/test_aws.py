@@ -22,7 +22,8 @@ from mc_sandbox.aws_auth import TOKEN_PREFIX, eks_token
 from mc_sandbox.aws_eks_model import CLUSTER_CREATE_SECONDS, DEFAULT_VERSION
 from mc_sandbox.config import scaled
 from mc_sandbox.faults import FaultManager, FaultRule
-from mc_sandbox.runtime import ClusterHandle, NodePool
+from mc_sandbox.runtime import NodePool
+from support import CA_PEM, FakeRuntime, wait_until
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -30,52 +31,6 @@ ROLE = f"arn:aws:iam::{ACCOUNT}:role/eks-cluster"
 NODE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/eks-node"
 # 10 simulated minutes of cluster creation take 0.12 s.
 TIME_FACTOR = 0.0002
-CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBsandboxtest\n-----END CERTIFICATE-----\n"
-
-
-class FakeRuntime:
-    """Records what the cloud asks of Kubernetes; `fail_create` makes control planes fail.
-
-    Clearing `running` holds every change in the runtime, as a slow control plane would, so
-    tests can look at the in-between states (UPDATING, DELETING) without racing the clock.
-    """
-
-    def __init__(self):
-        self.calls: list[tuple] = []
-        self.authenticators = {}
-        self.fail_create: Exception | None = None
-        self.running = threading.Event()
-        self.running.set()
-
-    def _record(self, *call):
-        assert self.running.wait(5)
-        self.calls.append(call)
-
-    def create_cluster(self, cloud, region, name):
-        self._record("create_cluster", cloud, region, name)
-        if self.fail_create:
-            raise self.fail_create
-        return ClusterHandle(
-            f"{cloud}/{region}/{name}", f"https://127.0.0.1:7{len(self.calls):03d}", CA_PEM, "v1.33.13"
-        )
-
-    def delete_cluster(self, cloud, region, name):
-        self._record("delete_cluster", cloud, region, name)
-
-    def get_cluster(self, cloud, region, name):
-        return None
-
-    def set_node_pool(self, cloud, region, cluster, pool):
-        self._record("set_node_pool", cloud, region, cluster, pool)
-
-    def delete_node_pool(self, cloud, region, cluster, pool):
-        self._record("delete_node_pool", cloud, region, cluster, pool)
-
-    def register_authenticator(self, token_prefix, authenticator):
-        self.authenticators[token_prefix] = authenticator
-
-    def pools(self, cluster):
-        return [call[4] for call in self.calls if call[0] == "set_node_pool" and call[3] == cluster]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -139,16 +94,6 @@ def subnets(session, cloud):
     """moto's default subnets, one per availability zone: subnet id -> zone."""
     found = client(session, cloud, "ec2").describe_subnets()["Subnets"]
     return {s["SubnetId"]: s["AvailabilityZone"] for s in sorted(found, key=lambda s: s["AvailabilityZone"])}
-
-
-def wait_until(check, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def error_code(excinfo) -> str:
@@ -246,10 +191,10 @@ def test_delete_refused_while_nodegroups_remain_then_deletes(cloud, runtime, eks
     wait_until(lambda: not eks.list_nodegroups(clusterName="c1")["nodegroups"])
     assert ("delete_node_pool", "aws", REGION, "c1", "ng1") in runtime.calls
 
-    runtime.running.clear()
+    runtime.gate.clear()
     assert eks.delete_cluster(name="c1")["cluster"]["status"] == "DELETING"
     assert eks.describe_cluster(name="c1")["cluster"]["status"] == "DELETING"
-    runtime.running.set()
+    runtime.gate.set()
     wait_until(lambda: not eks.list_clusters()["clusters"])
     assert ("delete_cluster", "aws", REGION, "c1") in runtime.calls
     with pytest.raises(ClientError) as excinfo:
@@ -291,7 +236,7 @@ def test_nodegroup_create_scale_label_taint_drive_the_node_pool(runtime, eks, su
         )
     ]
 
-    runtime.running.clear()
+    runtime.gate.clear()
     update = eks.update_nodegroup_config(
         clusterName="c1",
         nodegroupName="ng1",
@@ -314,7 +259,7 @@ def test_nodegroup_create_scale_label_taint_drive_the_node_pool(runtime, eks, su
     with pytest.raises(ClientError) as excinfo:
         eks.update_nodegroup_config(clusterName="c1", nodegroupName="ng1", scalingConfig={"desiredSize": 1})
     assert error_code(excinfo) == "ResourceInUseException"
-    runtime.running.set()
+    runtime.gate.set()
 
     wait_update(eks, "c1", update, nodegroupName="ng1")
     nodegroup = wait_nodegroup(eks, "c1", "ng1", "ACTIVE")

@@ -11,7 +11,6 @@ import json
 import pathlib
 import shutil
 import subprocess
-import time
 
 import pytest
 import requests
@@ -21,22 +20,12 @@ from kubernetes import client as k8s
 from kubernetes.client.rest import ApiException
 from mc_sandbox.aws_auth import eks_token
 from mc_sandbox.clients import aws_session, eks_subnets, kube_api, ready_nodes
+from support import wait_until
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 CLUSTER = "e2e"
 FAST = Config(retries={"mode": "standard", "max_attempts": 10})
-
-
-def wait_until(predicate, timeout, what, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def session(sandbox):
