@@ -38,6 +38,7 @@ from .aws_auth import TOKEN_PREFIX, verify_eks_token
 from .aws_eks import EksEmulator
 from .faults import Decision, FaultManager
 from .runtime import KubeRuntime, UserInfo
+from .serving import serve_in_thread, stop_server
 
 log = logging.getLogger(__name__)
 
@@ -128,11 +129,7 @@ class AwsCloud:
     def start(self) -> str:
         """Serve on 127.0.0.1 and register the EKS token authenticator; returns the endpoint URL."""
         self._server = make_server("127.0.0.1", self._port, self._wsgi, threaded=True, request_handler=_RequestHandler)
-        # A short poll interval keeps stop() quick: shutdown() waits for the loop to notice.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="mc-sandbox-aws", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(self._server, "mc-sandbox-aws")
         self._eks.start()
         self._register_credentials()
         self._runtime.register_authenticator(TOKEN_PREFIX, self.authenticate)
@@ -141,9 +138,7 @@ class AwsCloud:
     def stop(self) -> None:
         """Stop serving and stop the transitions; control planes are the runtime's to stop."""
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
+            stop_server(self._server, self._thread)
             self._server = self._thread = None
         self._eks.stop()
 

@@ -29,6 +29,7 @@ from .azure_entra import Entra, EntraCredentials, TokenError
 from .azure_network import Network
 from .faults import FaultManager
 from .runtime import CloudContext
+from .serving import serve_in_thread, stop_server
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,7 @@ class AzureCloud:
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(str(self.context.tls.cert), str(self.context.tls.key))
         self._server = _TlsServer((LOOPBACK, self._port), self._handler(), tls)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="mc-sandbox-azure", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(self._server, "mc-sandbox-azure")
         self._scheduler.start()
         self.entra.authority = self.base_url
         self.entra.arm_audience = self.base_url
@@ -100,9 +98,7 @@ class AzureCloud:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
+            stop_server(self._server, self._thread)
             self._server = self._thread = None
         self._scheduler.stop()
 

@@ -27,6 +27,7 @@ from .gcp_compute import ComputeEmulator
 from .gcp_errors import ApiError, fault
 from .gcp_gke import GkeEmulator
 from .runtime import CloudContext
+from .serving import serve_in_thread, stop_server
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +133,7 @@ class GcpCloud:
             request_handler=_QuietHandler,
             ssl_context=(str(tls.cert), str(tls.key)),
         )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="mc-sandbox-gcp", daemon=True
-        )
-        self._thread.start()
+        self._thread = serve_in_thread(self._server, "mc-sandbox-gcp")
         token_uri = f"{self.endpoint}/token"
         self.tokens = TokenIssuer([self.account], token_uri)
         state_dir = self._context.state_dir
@@ -157,9 +155,7 @@ class GcpCloud:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
+            stop_server(self._server, self._thread)
             self._server = self._thread = None
         self.gke.stop()
         self.compute.stop()

@@ -1,16 +1,20 @@
-"""One real sandbox for every test module that needs it (starting one takes seconds)."""
+"""Fixtures of the sandbox's tests: one real sandbox for every test module that needs it
+(starting one takes seconds), and a seeded fault manager plus a fake runtime for the fast ones."""
 
 from __future__ import annotations
 
 import json
 import os
 import pathlib
+import random
 import subprocess
 import sys
 
 import pytest
 import yaml
 from mc_sandbox import procs
+from mc_sandbox.faults import FaultManager
+from support import FakeRuntime
 
 MC_SANDBOX = pathlib.Path(sys.executable).parent / "mc-sandbox"
 TIME_FACTOR = "0.01"
@@ -47,3 +51,14 @@ def sandbox(tmp_path_factory):
         assert result.returncode == 0, result.stderr
         assert procs.group_members(pgid) == [], "mc-sandbox down left processes behind"
         assert not (state / "endpoints.yml").exists()
+
+
+@pytest.fixture
+def faults():
+    """Seeded, so error-rate tests see the same faults every run."""
+    return FaultManager(rng=random.Random(20240601))
+
+
+@pytest.fixture
+def runtime():
+    return FakeRuntime()

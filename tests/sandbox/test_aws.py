@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import random
 import socket
 import threading
 import time
@@ -21,9 +20,9 @@ from mc_sandbox.aws import AwsCloud
 from mc_sandbox.aws_auth import TOKEN_PREFIX, eks_token
 from mc_sandbox.aws_eks_model import CLUSTER_CREATE_SECONDS, DEFAULT_VERSION
 from mc_sandbox.config import scaled
-from mc_sandbox.faults import FaultManager, FaultRule
+from mc_sandbox.faults import FaultRule
 from mc_sandbox.runtime import NodePool
-from support import CA_PEM, FakeRuntime, wait_until
+from support import CA_PEM, wait_until
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -40,16 +39,6 @@ def _no_default_amis():
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         yield
-
-
-@pytest.fixture
-def faults():
-    return FaultManager(rng=random.Random(20240601))
-
-
-@pytest.fixture
-def runtime():
-    return FakeRuntime()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import pathlib
-import random
 import threading
 import time
 
@@ -27,12 +26,12 @@ from google.cloud import compute_v1, container_v1
 from google.oauth2 import credentials as oauth2_credentials
 from google.oauth2 import service_account
 from google.protobuf import json_format
-from mc_sandbox.faults import FaultManager, FaultRule
+from mc_sandbox.faults import FaultRule
 from mc_sandbox.gcp import GcpCloud
 from mc_sandbox.gcp_auth import TOKEN_LIFETIME, TOKEN_PREFIX
 from mc_sandbox.pki import sandbox_tls
 from mc_sandbox.runtime import CloudContext
-from support import CA_PEM, FakeRuntime
+from support import CA_PEM
 from support import SPECS as SHARED_SPECS
 
 SPECS = SHARED_SPECS / "gcp"
@@ -180,16 +179,6 @@ def _no_regional_access_boundary_lookups(monkeypatch):
 @pytest.fixture(scope="module")
 def tls(tmp_path_factory):
     return sandbox_tls(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture
-def faults():
-    return FaultManager(rng=random.Random(20240601))
-
-
-@pytest.fixture
-def runtime():
-    return FakeRuntime()
 
 
 @pytest.fixture
