@@ -38,6 +38,7 @@ from .aws_eks_model import (
     EksError,
     Update,
     check_scaling,
+    failure_health,
     in_use,
     invalid_parameter,
     invalid_request,
@@ -50,7 +51,7 @@ from .aws_eks_model import (
 )
 from .aws_scheduler import Scheduler
 from .config import scaled
-from .runtime import KubeRuntime, NodePool
+from .runtime import KubeRuntime, NodePool, delete_control_planes
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +117,7 @@ class EksEmulator:
         with self._lock:
             started = sorted(self._runtime_clusters)
             self._runtime_clusters.clear()
-        for region, name in started:
-            try:
-                self._runtime.delete_cluster("aws", region, name)
-            except Exception:
-                log.exception("reset: could not delete the control plane of aws/%s/%s", region, name)
+        delete_control_planes(self._runtime, "aws", started)
 
     def status(self) -> list[dict]:
         with self._lock:
@@ -519,15 +516,7 @@ class EksEmulator:
                 cluster = self._live_cluster(generation, region, name)
                 if cluster is not None:
                     cluster.status = "FAILED"
-                    cluster.health = {
-                        "issues": [
-                            {
-                                "code": "InternalFailure",
-                                "message": f"Control plane failed: {exc}",
-                                "resourceIds": [name],
-                            }
-                        ]
-                    }
+                    cluster.health = failure_health(f"Control plane failed: {exc}", name)
             return
         with self._lock:
             cluster = self._live_cluster(generation, region, name)
@@ -548,11 +537,7 @@ class EksEmulator:
                 cluster = self._live_cluster(generation, region, name)
                 if cluster is not None:
                     cluster.status = "FAILED"
-                    cluster.health = {
-                        "issues": [
-                            {"code": "InternalFailure", "message": f"Deletion failed: {exc}", "resourceIds": [name]}
-                        ]
-                    }
+                    cluster.health = failure_health(f"Deletion failed: {exc}", name)
             return
         with self._lock:
             self._runtime_clusters.discard((region, name))
@@ -618,7 +603,7 @@ class EksEmulator:
                 ng = self._live_nodegroup(generation, region, name, ng_name)
                 if ng is not None:
                     ng.status = "DEGRADED"
-                    ng.health = {"issues": [{"code": "InternalFailure", "message": str(exc), "resourceIds": [ng_name]}]}
+                    ng.health = failure_health(str(exc), ng_name)
                     update.status = "Failed"
                     update.errors = [{"errorCode": "Unknown", "errorMessage": str(exc), "resourceIds": [ng_name]}]
             return
@@ -645,7 +630,7 @@ class EksEmulator:
                 ng = self._live_nodegroup(generation, region, name, ng_name)
                 if ng is not None:
                     ng.status = "DELETE_FAILED"
-                    ng.health = {"issues": [{"code": "InternalFailure", "message": str(exc), "resourceIds": [ng_name]}]}
+                    ng.health = failure_health(str(exc), ng_name)
             return
         with self._lock:
             if self._live_nodegroup(generation, region, name, ng_name) is not None:

@@ -74,6 +74,11 @@ def release_version(version: str) -> str:
     return f"{version}.0-{AMI_BUILD_DATE}"
 
 
+def failure_health(message: str, resource: str) -> dict:
+    """EKS's `health` of a cluster or nodegroup that failed for a reason of the service's own."""
+    return {"issues": [{"code": "InternalFailure", "message": message, "resourceIds": [resource]}]}
+
+
 def update_param(kind: str, value) -> dict[str, str]:
     return {"type": kind, "value": value if isinstance(value, str) else json.dumps(value)}
 

@@ -18,7 +18,7 @@ import yaml
 
 from .azure_arm import JSON, ArmError, ArmState, Request, Response, invalid, normalize_location, not_found, public
 from .config import scaled
-from .runtime import KubeRuntime, NodePool
+from .runtime import KubeRuntime, NodePool, delete_control_planes
 
 log = logging.getLogger(__name__)
 
@@ -118,11 +118,7 @@ class Aks:
             self.clusters.clear()
             started = sorted(self.runtime_clusters)
             self.runtime_clusters.clear()
-        for location, name in started:
-            try:
-                self.runtime.delete_cluster("azure", location, name)
-            except Exception:
-                log.exception("reset: could not delete the control plane of azure/%s/%s", location, name)
+        delete_control_planes(self.runtime, "azure", started)
 
     def status(self) -> list[dict]:
         with self.state.lock:

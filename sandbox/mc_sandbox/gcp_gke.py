@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from .aws_scheduler import Scheduler
 from .config import scaled
 from .gcp_errors import ApiError, already_exists, failed_precondition, invalid, not_found
-from .runtime import KubeRuntime, NodePool
+from .runtime import KubeRuntime, NodePool, delete_control_planes
 
 log = logging.getLogger(__name__)
 
@@ -253,11 +253,7 @@ class GkeEmulator:
         with self._lock:
             started = sorted(self._started)
             self._started.clear()
-        for location, name in started:
-            try:
-                self._runtime.delete_cluster("gcp", location, name)
-            except Exception:
-                log.exception("reset: could not delete the control plane of gcp/%s/%s", location, name)
+        delete_control_planes(self._runtime, "gcp", started)
 
     def status(self) -> dict:
         with self._lock:

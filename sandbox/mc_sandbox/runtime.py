@@ -8,13 +8,26 @@ Keeping this boundary small lets each side be tested without the other.
 
 from __future__ import annotations
 
+import logging
 import pathlib
 from dataclasses import dataclass, field
 from typing import Protocol
 
+log = logging.getLogger(__name__)
+
 
 def cluster_key(cloud: str, region: str, name: str) -> str:
     return f"{cloud}/{region}/{name}"
+
+
+def delete_control_planes(runtime: KubeRuntime, cloud: str, clusters) -> None:
+    """Delete the control planes a cloud started, e.g. on reset: (region, name) pairs, in order;
+    one that fails to stop is logged and does not keep the others alive."""
+    for region, name in sorted(clusters):
+        try:
+            runtime.delete_cluster(cloud, region, name)
+        except Exception:
+            log.exception("could not delete the control plane of %s", cluster_key(cloud, region, name))
 
 
 @dataclass
