@@ -36,8 +36,8 @@ from werkzeug.wrappers import Response
 
 from .aws_auth import TOKEN_PREFIX, verify_eks_token
 from .aws_eks import EksEmulator
-from .faults import Decision, FaultManager
-from .runtime import KubeRuntime, UserInfo
+from .faults import Decision
+from .runtime import CloudContext, UserInfo
 from .serving import serve_in_thread, stop_server
 
 log = logging.getLogger(__name__)
@@ -94,17 +94,10 @@ class ApiCall:
 class AwsCloud:
     """moto plus faults, EKS lifecycles backed by real control planes, and EKS token auth."""
 
-    def __init__(
-        self,
-        faults: FaultManager,
-        runtime: KubeRuntime,
-        *,
-        time_factor: float,
-        port: int = 0,
-        account_id: str = DEFAULT_ACCOUNT_ID,
-    ):
-        self._faults = faults
-        self._runtime = runtime
+    def __init__(self, context: CloudContext, *, port: int = 0, account_id: str = DEFAULT_ACCOUNT_ID):
+        self._faults = context.faults
+        self._runtime = runtime = context.runtime
+        time_factor = context.time_factor
         self._port = port
         self._account = account_id
         self._credentials = AwsCredentials.generate()
@@ -126,14 +119,21 @@ class AwsCloud:
             return None
         return f"http://127.0.0.1:{self._server.server_port}"
 
-    def start(self) -> str:
-        """Serve on 127.0.0.1 and register the EKS token authenticator; returns the endpoint URL."""
+    def start(self) -> dict:
+        """Serve on 127.0.0.1 and register the EKS token authenticator; returns the `aws` section of
+        endpoints.yml (the sandbox's credentials included: that file is private)."""
         self._server = make_server("127.0.0.1", self._port, self._wsgi, threaded=True, request_handler=_RequestHandler)
         self._thread = serve_in_thread(self._server, "mc-sandbox-aws")
         self._eks.start()
         self._register_credentials()
         self._runtime.register_authenticator(TOKEN_PREFIX, self.authenticate)
-        return self.endpoint
+        return {
+            "endpoint_url": self.endpoint,
+            "access_key": self._credentials.access_key_id,
+            "secret_key": self._credentials.secret_access_key,
+            "region": "us-east-1",
+            "account_id": self._account,
+        }
 
     def stop(self) -> None:
         """Stop serving and stop the transitions; control planes are the runtime's to stop."""

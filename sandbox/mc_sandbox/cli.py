@@ -32,14 +32,14 @@ def _daemon_info() -> dict | None:
     if not procs.group_members(info["pgid"]):
         return None
     try:
-        requests.get(info["admin_url"] + "/status", timeout=10).raise_for_status()
+        requests.get(info["admin_url"] + "/health", timeout=10).raise_for_status()
     except requests.RequestException:
         return None
     return info
 
 
-def _admin(method: str, path: str, body: dict | None = None) -> dict:
-    info = _daemon_info()
+def _admin(method: str, path: str, body: dict | None = None, info: dict | None = None) -> dict:
+    info = info or _daemon_info()
     if info is None:
         raise SystemExit("error: the sandbox is not running (start it with: mc-sandbox up)")
     response = requests.request(method, info["admin_url"] + path, json=body, timeout=600)
@@ -148,7 +148,7 @@ def cmd_down(args) -> int:
 
 def cmd_status(args) -> int:
     info = _daemon_info()
-    status = _admin("GET", "/status") if info else {"running": False, "state_dir": str(config.state_dir())}
+    status = _admin("GET", "/status", info=info) if info else {"running": False, "state_dir": str(config.state_dir())}
     if args.json:
         print(json.dumps(status, indent=2, default=str))
     else:

@@ -7,8 +7,6 @@ admin API on loopback that the CLI uses for status, faults, reset and shutdown.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import logging
 import os
@@ -21,33 +19,24 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import yaml
 
 from mc_sandbox import config
-from mc_sandbox.aws import DEFAULT_ACCOUNT_ID, AwsCloud
+from mc_sandbox.aws import AwsCloud
+from mc_sandbox.azure import AzureCloud
 from mc_sandbox.faults import FaultManager, FaultRule
+from mc_sandbox.gcp import GcpCloud
 from mc_sandbox.httpjson import read_json, reply_json
 from mc_sandbox.kube import KubeManager
 from mc_sandbox.lb import LoadBalancerController
 from mc_sandbox.pki import sandbox_tls
 from mc_sandbox.procs import LOOPBACK
 from mc_sandbox.runtime import CloudContext
+from mc_sandbox.serving import serve_in_thread, stop_server
 
 log = logging.getLogger(__name__)
 
 ENDPOINTS = "endpoints.yml"
 DAEMON = "daemon.json"
-# Emulated clouds the daemon runs besides AWS, as "module:Class" implementing runtime.Cloud.
-# A module that does not exist (yet) is skipped.
-CLOUDS = {"gcp": "mc_sandbox.gcp:GcpCloud", "azure": "mc_sandbox.azure:AzureCloud"}
-
-
-def _load_clouds(context_for) -> dict:
-    clouds = {}
-    for name, target in CLOUDS.items():
-        module_name, class_name = target.split(":")
-        if importlib.util.find_spec(module_name) is None:
-            continue
-        cls = getattr(importlib.import_module(module_name), class_name)
-        clouds[name] = cls(context_for(name))
-    return clouds
+# The emulated clouds, each a runtime.Cloud: the section of endpoints.yml it writes is its name.
+CLOUDS = {"aws": AwsCloud, "gcp": GcpCloud, "azure": AzureCloud}
 
 
 def write_private(path: pathlib.Path, text: str) -> None:
@@ -67,11 +56,11 @@ class Sandbox:
         self.kube = KubeManager(state, binary, kwok_config, self.faults)
         self.lbs = LoadBalancerController(self.faults)
         self.kube.on_cluster_change(self.lbs.on_cluster_change)
-        self.aws = AwsCloud(self.faults, self.kube, time_factor=time_factor)
         self.tls = sandbox_tls(state / "pki")
-        self.clouds = _load_clouds(
-            lambda name: CloudContext(self.faults, self.kube, time_factor, state / "clouds" / name, self.tls)
-        )
+        self.clouds = {
+            name: cls(CloudContext(self.faults, self.kube, time_factor, state / "clouds" / name, self.tls))
+            for name, cls in CLOUDS.items()
+        }
         self.stopped = threading.Event()  # set once everything has stopped
         self._stopping = threading.Event()
         self._admin: ThreadingHTTPServer | None = None
@@ -80,26 +69,17 @@ class Sandbox:
     def start(self) -> None:
         self.state.mkdir(parents=True, exist_ok=True)
         self.kube.start()
-        aws_url = self.aws.start()
         sections = {name: cloud.start() for name, cloud in self.clouds.items()}
         self._admin = ThreadingHTTPServer((LOOPBACK, 0), self._admin_handler())
         self._admin.daemon_threads = True
-        threading.Thread(target=self._admin.serve_forever, name="admin", daemon=True).start()
+        self._admin_thread = serve_in_thread(self._admin, "admin")
         admin_url = f"http://{LOOPBACK}:{self._admin.server_address[1]}"
-        credentials = self.aws.credentials
         endpoints = {
             "admin_url": admin_url,
             "state_dir": str(self.state),
             "time_factor": self.time_factor,
             "kubernetes_version": self.kube.git_version,
             "ca_bundle": str(self.tls.ca),
-            "aws": {
-                "endpoint_url": aws_url,
-                "access_key": credentials.access_key_id,
-                "secret_key": credentials.secret_access_key,
-                "region": "us-east-1",
-                "account_id": DEFAULT_ACCOUNT_ID,
-            },
             **sections,
         }
         write_private(self.state / ENDPOINTS, yaml.safe_dump(endpoints, sort_keys=False))
@@ -111,7 +91,7 @@ class Sandbox:
             "binary": str(self.kube.binary),
         }
         (self.state / DAEMON).write_text(json.dumps(daemon))
-        log.info("sandbox up: admin %s, aws %s", admin_url, aws_url)
+        log.info("sandbox up: admin %s, clouds %s", admin_url, ", ".join(self.clouds))
         threading.Thread(target=self._watch_state, name="state-watch", daemon=True).start()
 
     def _watch_state(self) -> None:
@@ -127,21 +107,19 @@ class Sandbox:
             return
         self._stopping.set()
         started = time.monotonic()
-        steps = [self.aws.stop, *(cloud.stop for cloud in self.clouds.values()), self.lbs.stop, self.kube.stop]
+        steps = [*(cloud.stop for cloud in self.clouds.values()), self.lbs.stop, self.kube.stop]
         for step in steps:
             try:
                 step()
             except Exception:
                 log.exception("while stopping the sandbox")
         if self._admin is not None:
-            self._admin.shutdown()
-            self._admin.server_close()
+            stop_server(self._admin, self._admin_thread)
         log.info("stopped every process in %.1fs", time.monotonic() - started)
         self.stopped.set()
 
     def reset(self) -> None:
         """Empty every cloud (and stop every cluster); faults and counters start afresh."""
-        self.aws.reset()
         for cloud in self.clouds.values():
             cloud.reset()
         for key in list(self.kube.clusters):
@@ -158,7 +136,7 @@ class Sandbox:
             "uptime_seconds": round(time.time() - self.started, 1),
             "state_dir": str(self.state),
             "time_factor": self.time_factor,
-            "clouds": {"aws": self.aws.status(), **{name: c.status() for name, c in self.clouds.items()}},
+            "clouds": {name: cloud.status() for name, cloud in self.clouds.items()},
             "kubernetes": self.kube.status(),
             "load_balancers": self.lbs.status(),
             "faults": self.faults.snapshot(),
@@ -173,7 +151,9 @@ class Sandbox:
                 reply_json(self, status, body)
 
             def do_GET(self):
-                if self.path == "/status":
+                if self.path == "/health":  # liveness, for the CLI's polling
+                    self._reply(200, {"ok": True})
+                elif self.path == "/status":
                     self._reply(200, sandbox.status())
                 else:
                     self._reply(404, {"error": f"no such path {self.path}"})

@@ -116,7 +116,7 @@ class CloudContext:
 
 
 class Cloud(Protocol):
-    """An emulated cloud the daemon runs (GCP and Azure; AWS predates this and is wired directly)."""
+    """An emulated cloud the daemon runs (AWS, Google Cloud, Azure)."""
 
     def __init__(self, context: CloudContext) -> None: ...
 

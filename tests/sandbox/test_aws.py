@@ -21,7 +21,7 @@ from mc_sandbox.aws_auth import TOKEN_PREFIX, eks_token
 from mc_sandbox.aws_eks_model import CLUSTER_CREATE_SECONDS, DEFAULT_VERSION
 from mc_sandbox.config import scaled
 from mc_sandbox.faults import FaultRule
-from mc_sandbox.runtime import NodePool
+from mc_sandbox.runtime import CloudContext, NodePool
 from support import CA_PEM, wait_until
 
 REGION = "eu-west-1"
@@ -42,8 +42,8 @@ def _no_default_amis():
 
 
 @pytest.fixture
-def cloud(faults, runtime):
-    cloud = AwsCloud(faults, runtime, time_factor=TIME_FACTOR)
+def cloud(faults, runtime, tmp_path):
+    cloud = AwsCloud(CloudContext(faults, runtime, TIME_FACTOR, tmp_path, tls=None))
     cloud.start()
     yield cloud
     cloud.stop()
@@ -542,9 +542,9 @@ def test_credentials_stay_out_of_reprs_and_status(cloud):
     assert cloud.credentials.access_key_id not in shown
 
 
-def test_stop_closes_the_port(faults, runtime):
-    cloud = AwsCloud(faults, runtime, time_factor=TIME_FACTOR)
-    port = urlsplit(cloud.start()).port
+def test_stop_closes_the_port(faults, runtime, tmp_path):
+    cloud = AwsCloud(CloudContext(faults, runtime, TIME_FACTOR, tmp_path, tls=None))
+    port = urlsplit(cloud.start()["endpoint_url"]).port
     cloud.stop()
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass
