@@ -22,6 +22,7 @@ from mc_sandbox import config
 from mc_sandbox.aws import AwsCloud
 from mc_sandbox.azure import AzureCloud
 from mc_sandbox.faults import FaultManager, FaultRule
+from mc_sandbox.files import write_file
 from mc_sandbox.gcp import GcpCloud
 from mc_sandbox.httpjson import read_json, reply_json
 from mc_sandbox.kube import KubeManager
@@ -37,14 +38,6 @@ ENDPOINTS = "endpoints.yml"
 DAEMON = "daemon.json"
 # The emulated clouds, each a runtime.Cloud: the section of endpoints.yml it writes is its name.
 CLOUDS = {"aws": AwsCloud, "gcp": GcpCloud, "azure": AzureCloud}
-
-
-def write_private(path: pathlib.Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    tmp.replace(path)
 
 
 class Sandbox:
@@ -82,7 +75,7 @@ class Sandbox:
             "ca_bundle": str(self.tls.ca),
             **sections,
         }
-        write_private(self.state / ENDPOINTS, yaml.safe_dump(endpoints, sort_keys=False))
+        write_file(self.state / ENDPOINTS, yaml.safe_dump(endpoints, sort_keys=False), private=True)
         daemon = {
             "pid": os.getpid(),
             "pgid": os.getpgid(0),

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import pathlib
 import re
 import threading
 from urllib.parse import parse_qsl, unquote
@@ -22,6 +20,7 @@ from urllib.parse import parse_qsl, unquote
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from .files import write_file
 from .gcp_auth import TOKEN_PREFIX, OAuthError, ServiceAccount, TokenIssuer
 from .gcp_compute import ComputeEmulator
 from .gcp_errors import ApiError, fault
@@ -84,15 +83,6 @@ GKE_ZONAL_ROUTES = [
 _GKE = [(method, re.compile(pattern), operation) for method, pattern, operation in GKE_ROUTES + GKE_ZONAL_ROUTES]
 
 
-def _write_private(path: pathlib.Path, text: str) -> None:
-    """Write a file only its owner can read (it holds a private key)."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    tmp.replace(path)
-
-
 class _QuietHandler(WSGIRequestHandler):
     def log(self, type, message, *args):
         log.log(logging.WARNING if type == "error" else logging.DEBUG, message, *args)
@@ -139,7 +129,7 @@ class GcpCloud:
         state_dir = self._context.state_dir
         state_dir.mkdir(parents=True, exist_ok=True)
         key_file = state_dir / KEY_FILE
-        _write_private(key_file, json.dumps(self.account.key_file(token_uri), indent=2))
+        write_file(key_file, json.dumps(self.account.key_file(token_uri), indent=2), private=True)
         self.gke.start()
         self.compute.start()
         self._runtime.register_authenticator(TOKEN_PREFIX, self.tokens.authenticate)

@@ -15,6 +15,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from mc_sandbox.files import write_file
+
 VALIDITY = datetime.timedelta(days=365)
 
 
@@ -28,15 +30,6 @@ def _key_pem(key) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-
-
-def _write(path: pathlib.Path, data: bytes, private: bool = False) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    if private:
-        tmp.chmod(0o600)
-    tmp.replace(path)
 
 
 class CertificateAuthority:
@@ -141,13 +134,13 @@ class ClusterPKI:
 
     def create(self, cluster_name: str, service_ip: str) -> None:
         ca = CertificateAuthority.create(f"{cluster_name}-ca")
-        _write(self.path("ca.crt"), ca.cert_pem)
-        _write(self.path("ca.key"), _key_pem(ca.key), private=True)
+        write_file(self.path("ca.crt"), ca.cert_pem)
+        write_file(self.path("ca.key"), _key_pem(ca.key), private=True)
         names = ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc")
         names += ("kubernetes.default.svc.cluster.local",)
         cert, key = ca.issue("kube-apiserver", server_names=names, server_ips=("127.0.0.1", service_ip))
-        _write(self.path("apiserver.crt"), cert)
-        _write(self.path("apiserver.key"), key, private=True)
+        write_file(self.path("apiserver.crt"), cert)
+        write_file(self.path("apiserver.key"), key, private=True)
         clients = {
             "admin": ("kubernetes-admin", ("system:masters",)),
             "controller-manager": ("system:kube-controller-manager", ()),
@@ -157,18 +150,18 @@ class ClusterPKI:
         }
         for file, (cn, orgs) in clients.items():
             cert, key = ca.issue(cn, organizations=orgs, client=True)
-            _write(self.path(f"{file}.crt"), cert)
-            _write(self.path(f"{file}.key"), key, private=True)
+            write_file(self.path(f"{file}.crt"), cert)
+            write_file(self.path(f"{file}.key"), key, private=True)
         # The aggregation layer's front proxy has a CA of its own; without it the controller
         # manager and scheduler complain about a missing requestheader CA bundle forever.
         front = CertificateAuthority.create(f"{cluster_name}-front-proxy-ca")
-        _write(self.path("front-proxy-ca.crt"), front.cert_pem)
+        write_file(self.path("front-proxy-ca.crt"), front.cert_pem)
         cert, key = front.issue("front-proxy-client", client=True)
-        _write(self.path("front-proxy-client.crt"), cert)
-        _write(self.path("front-proxy-client.key"), key, private=True)
+        write_file(self.path("front-proxy-client.crt"), cert)
+        write_file(self.path("front-proxy-client.key"), key, private=True)
         sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        _write(self.path("sa.key"), _key_pem(sa_key), private=True)
-        _write(
+        write_file(self.path("sa.key"), _key_pem(sa_key), private=True)
+        write_file(
             self.path("sa.pub"),
             sa_key.public_key().public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -184,7 +177,7 @@ def sandbox_tls(directory: pathlib.Path):
     if not files.key.exists():
         ca = CertificateAuthority.create("mc-sandbox-ca")
         cert, key = ca.issue("mc-sandbox", server_names=("localhost",), server_ips=("127.0.0.1",))
-        _write(files.ca, ca.cert_pem)
-        _write(files.cert, cert)
-        _write(files.key, key, private=True)
+        write_file(files.ca, ca.cert_pem)
+        write_file(files.cert, cert)
+        write_file(files.key, key, private=True)
     return files
