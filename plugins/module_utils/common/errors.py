@@ -167,6 +167,28 @@ class ValidationError(FabricError):
         return data
 
 
+class ImmutableFieldsError(ValidationError):
+    """A change the cloud cannot make in place. ``changes`` lists ``(field, before, after, how)``."""
+
+    def __init__(self, changes, resource=None):
+        self.changes = [tuple(change) for change in changes]
+        fields = ", ".join(change[0] for change in self.changes)
+        details = "; ".join(f"{field}: {before!r} -> {after!r} ({how})" for field, before, after, how in self.changes)
+        where = f"{resource} " if resource else ""
+        super().__init__(
+            fields,
+            f"{where}cannot change in place: {details}",
+            advice="keep the current values, or replace the resource: delete it (state: absent) and create it "
+            "again, or create one under a new name",
+        )
+        self.resource = resource
+
+    def as_dict(self):
+        data = super().as_dict()
+        data["fields"] = [change[0] for change in self.changes]
+        return data
+
+
 ERROR_CLASSES = {
     cls.kind: cls
     for cls in (
