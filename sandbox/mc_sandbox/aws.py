@@ -103,7 +103,12 @@ class AwsCloud:
         self._credentials = AwsCredentials.generate()
         self._moto = DomainDispatcherApplication(create_backend_app)
         self._eks = EksEmulator(
-            runtime, self._moto, account_id=account_id, time_factor=time_factor, identify=self._caller_arn
+            runtime,
+            self._moto,
+            account_id=account_id,
+            time_factor=time_factor,
+            identify=self._caller_arn,
+            faults=context.faults,
         )
         self._server = None
         self._thread: threading.Thread | None = None

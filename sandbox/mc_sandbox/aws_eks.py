@@ -70,14 +70,24 @@ _ENDPOINT_ACCESS_PARAMS = {
 _VPC_PARAMS = {"subnetIds": "Subnets", "securityGroupIds": "SecurityGroups"}
 _SCALING_PARAMS = {"minSize": "MinSize", "maxSize": "MaxSize", "desiredSize": "DesiredSize"}
 _NOT_CONFIG = {"name", "clientRequestToken", "resourcesVpcConfig"}
+# The health issue code of a cluster whose creation a provisioning-failure fault fails.
+PROVISIONING_FAILURE_CODE = "InsufficientFreeAddresses"
+
+
+def _never_fails(*_args, **_kwargs) -> None:
+    """The provisioning-failure check of an emulator without a fault manager."""
+    return None
 
 
 class EksEmulator:
     """The EKS operations moto lacks or gets wrong, and the background transitions behind them."""
 
-    def __init__(self, runtime: KubeRuntime, moto_app, *, account_id: str, time_factor: float, identify):
-        """`identify(access_key_id, region)` returns the caller's ARN (what GetCallerIdentity says)."""
+    def __init__(self, runtime: KubeRuntime, moto_app, *, account_id: str, time_factor: float, identify, faults=None):
+        """`identify(access_key_id, region)` returns the caller's ARN (what GetCallerIdentity says);
+        `faults` (a FaultManager, by default the runtime's) decides which creations fail."""
         self._runtime = runtime
+        faults = faults if faults is not None else getattr(runtime, "faults", None)
+        self._provisioning_failure = getattr(faults, "provisioning_failure", None) or _never_fails
         self._moto = moto_app
         self._account = account_id
         self._factor = time_factor
@@ -221,7 +231,11 @@ class EksEmulator:
         self._clusters[(region, name)] = ClusterState(
             creator_arn=self._identify(access_key_id, region), creator_is_admin=bootstrap
         )
-        self._later(CLUSTER_CREATE_SECONDS, self._activate_cluster, region, name)
+        failure = self._provisioning_failure("aws", region, name)
+        if failure is None:
+            self._later(CLUSTER_CREATE_SECONDS, self._activate_cluster, region, name)
+        else:
+            self._later(CLUSTER_CREATE_SECONDS, self._fail_cluster, region, name, message=failure)
         return self._describe(environ, f"/clusters/{quote(name)}")
 
     def _delete_cluster(self, region, access_key_id, params, environ):
@@ -524,6 +538,18 @@ class EksEmulator:
                 cluster.endpoint = handle.endpoint
                 cluster.certificate_authority = {"data": base64.b64encode(handle.ca_pem.encode()).decode()}
                 cluster.status = "ACTIVE"
+
+    def _fail_cluster(self, generation: int, region: str, name: str, *, message: str) -> None:
+        """A creation a provisioning-failure fault hit: FAILED with EKS's health issue, no control plane."""
+        with self._lock:
+            cluster = self._live_cluster(generation, region, name)
+            if cluster is None:
+                return
+            cluster.status = "FAILED"
+            subnets = (cluster.resources_vpc_config or {}).get("subnetIds") or [name]
+            cluster.health = {
+                "issues": [{"code": PROVISIONING_FAILURE_CODE, "message": message, "resourceIds": list(subnets)}]
+            }
 
     def _finish_cluster_delete(self, generation: int, region: str, name: str) -> None:
         with self._lock:

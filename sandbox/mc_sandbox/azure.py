@@ -64,7 +64,7 @@ class AzureCloud:
         self.entra = Entra(credentials)
         self.arm = ArmState(self.subscription_id, retry_after=retry_after)
         self._scheduler = Scheduler(name="azure")
-        self.aks = Aks(self.arm, context.runtime, self._schedule, context.time_factor)
+        self.aks = Aks(self.arm, context.runtime, self._schedule, context.time_factor, faults=context.faults)
         self.network = Network(self.arm)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None

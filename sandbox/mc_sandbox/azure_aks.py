@@ -36,6 +36,9 @@ POOL_UPDATE_SECONDS = 60
 POOL_UPGRADE_SECONDS = 300
 POOL_DELETE_SECONDS = 120
 
+# The error code of a creation that a provisioning-failure fault fails (LRO error and status.provisioningError).
+PROVISIONING_FAILURE_CODE = "QuotaExceeded"
+
 SUPPORTED_MINORS = ("1.31", "1.32", "1.33", "1.34")
 DEFAULT_VERSION = "1.33"
 DEFAULT_VM_SIZE = "Standard_DS2_v2"
@@ -77,6 +80,19 @@ def parse_taint(taint: str) -> dict[str, str]:
     return {"key": match.group(1), "value": match.group(2) or "", "effect": match.group(3)}
 
 
+class ProvisioningFailed(Exception):
+    """Ends a managed cluster's operation Failed with `error` {code, message} (no stack trace logged)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _never_fails(*_args, **_kwargs) -> None:
+    """The provisioning-failure check of an emulator without a fault manager."""
+    return None
+
+
 class ClusterRecord:
     """A managed cluster: its resource as ARM shows it plus what the sandbox needs to run it."""
 
@@ -103,9 +119,12 @@ class ClusterRecord:
 class Aks:
     """Managed clusters and agent pools of one subscription."""
 
-    def __init__(self, state: ArmState, runtime: KubeRuntime, schedule, time_factor: float):
+    def __init__(self, state: ArmState, runtime: KubeRuntime, schedule, time_factor: float, faults=None):
+        """`faults` (a FaultManager, by default the runtime's) decides which creations fail."""
         self.state = state
         self.runtime = runtime
+        faults = faults if faults is not None else getattr(runtime, "faults", None)
+        self._provisioning_failure = getattr(faults, "provisioning_failure", None) or _never_fails
         self.schedule = schedule  # schedule(delay_seconds, job)
         self.factor = time_factor
         self.clusters: dict[tuple[str, str], ClusterRecord] = {}
@@ -366,7 +385,9 @@ class Aks:
             op = self.state.new_operation(NAMESPACE, location)
             record.operation = op
             record.pool_states = {p: "Creating" for p in pools}
-            self._start(record, op, scaled(CLUSTER_CREATE_SECONDS, self.factor), self._create_job(record, op))
+            failure = self._provisioning_failure("azure", location, name)
+            job = self._create_job(record, op) if failure is None else self._failed_create_job(record, failure)
+            self._start(record, op, scaled(CLUSTER_CREATE_SECONDS, self.factor), job)
             status = 201
         else:
             upgrade = version != old_props["kubernetesVersion"]
@@ -495,6 +516,8 @@ class Aks:
             error = None
             try:
                 job(generation)
+            except ProvisioningFailed as exc:
+                error = {"code": exc.code, "message": exc.message}
             except Exception as exc:
                 log.exception("azure operation %s on %s failed", op.id, record.name)
                 error = {"code": "InternalOperationError", "message": f"The operation failed: {exc}"}
@@ -532,6 +555,18 @@ class Aks:
                 record.props["azurePortalFQDN"] = fqdn
                 record.props["currentKubernetesVersion"] = self._patch(record.props["kubernetesVersion"])
                 record.pool_states = {}
+
+        return job
+
+    def _failed_create_job(self, record: ClusterRecord, message: str):
+        """A creation a provisioning-failure fault hit: Failed with AKS's error, no control plane."""
+
+        def job(generation):
+            error = {"code": PROVISIONING_FAILURE_CODE, "message": message}
+            with self.state.lock:
+                if self.state.generation == generation:
+                    record.props["status"] = {"provisioningError": dict(error)}
+            raise ProvisioningFailed(error["code"], message)
 
         return job
 

@@ -174,6 +174,15 @@ def cmd_fault(args) -> int:
             "latency_ms": args.latency_ms,
         }
         result = _admin("POST", "/faults", rule)
+    elif args.fault == "fail-create":
+        rule = {
+            "cloud": args.cloud,
+            "region": args.region,
+            "name": args.name,
+            "message": args.message,
+            "count": args.count,
+        }
+        result = _admin("POST", "/faults/fail-create", rule)
     elif args.fault == "region-down":
         cloud, _, region = args.target.partition("/")
         if not region:
@@ -227,6 +236,14 @@ def _format_status(status: dict) -> str:
             f"  rule {rule['id']}: {rule['cloud']} {rule['operation']} rate {rule['error_rate']} "
             f"{rule['statuses']} latency {rule['latency_ms']}ms"
         )
+    for rule in faults.get("provisioning_failures", []):
+        count = "every creation" if rule["count"] == 0 else f"{rule['count'] - rule['failed']} more creation(s)"
+        lines.append(
+            f"  fail-create {rule['id']}: {rule['cloud']} {rule['region'] or '*'}/{rule['name']} "
+            f"({count}): {rule['message']}"
+        )
+    for cloud, failed in faults.get("provisioning_failed", {}).items():
+        lines.append(f"  failed creations {cloud}: {failed}")
     lines.append("requests: " + (", ".join(f"{c}={n}" for c, n in faults["requests_total"].items()) or "none"))
     for cloud, operations in faults["injected"].items():
         total = sum(sum(by_status.values()) for by_status in operations.values())
@@ -256,9 +273,19 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--status", type=int, action="append", choices=[429, 500, 503])
     add.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds on 429")
     add.add_argument("--latency-ms", type=float, default=0.0)
+    fail = fault_sub.add_parser(
+        "fail-create", help="make cluster creations end in the cloud's failed state with its error message"
+    )
+    fail.add_argument("--cloud", required=True, choices=["aws", "gcp", "azure"])
+    fail.add_argument("--region", help="only clusters in this region (GKE: or zone; Azure: location)")
+    fail.add_argument("--name", default="*", help="cluster name or glob, e.g. 'demo-*' (default: every cluster)")
+    fail.add_argument("--message", help="the error message (default: a realistic one of the cloud)")
+    fail.add_argument("--count", type=int, default=1, help="how many creations fail (default 1; 0 = every one)")
     down = fault_sub.add_parser("region-down", help="take CLOUD/REGION's clusters and load balancers down")
     down.add_argument("target")
-    fault_sub.add_parser("clear", help="remove every fault and bring every region back")
+    clear = fault_sub.add_parser("clear", help="remove every fault and bring every region back")
+    for command in (add, fail, down, clear):  # `fault --json X` and `fault X --json` both work
+        command.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
     serve = sub.add_parser("serve", help=argparse.SUPPRESS)
     serve.add_argument("--binary", required=True)
     serve.add_argument("--kwok-config", required=True)

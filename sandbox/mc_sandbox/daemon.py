@@ -21,7 +21,7 @@ import yaml
 from mc_sandbox import config
 from mc_sandbox.aws import AwsCloud
 from mc_sandbox.azure import AzureCloud
-from mc_sandbox.faults import FaultManager, FaultRule
+from mc_sandbox.faults import FaultManager, FaultRule, ProvisioningFailure
 from mc_sandbox.files import write_file
 from mc_sandbox.gcp import GcpCloud
 from mc_sandbox.httpjson import read_json, reply_json
@@ -29,6 +29,7 @@ from mc_sandbox.kube import KubeManager
 from mc_sandbox.lb import LoadBalancerController
 from mc_sandbox.pki import sandbox_tls
 from mc_sandbox.procs import LOOPBACK
+from mc_sandbox.provider import provider_options
 from mc_sandbox.runtime import CloudContext
 from mc_sandbox.serving import serve_in_thread, stop_server
 
@@ -75,6 +76,7 @@ class Sandbox:
             "ca_bundle": str(self.tls.ca),
             **sections,
         }
+        endpoints["provider_options"] = provider_options(endpoints)
         write_file(self.state / ENDPOINTS, yaml.safe_dump(endpoints, sort_keys=False), private=True)
         daemon = {
             "pid": os.getpid(),
@@ -121,6 +123,7 @@ class Sandbox:
         self.faults.clear()
         self.faults.requests.clear()
         self.faults.injected.clear()
+        self.faults.provisioning_failed.clear()
 
     def status(self) -> dict:
         return {
@@ -157,6 +160,9 @@ class Sandbox:
                     if self.path == "/faults":
                         rule = sandbox.faults.add_rule(FaultRule(**body))
                         self._reply(200, {"rule": rule.__dict__})
+                    elif self.path == "/faults/fail-create":
+                        rule = sandbox.faults.add_provisioning_failure(ProvisioningFailure(**body))
+                        self._reply(200, {"provisioning_failure": rule.__dict__})
                     elif self.path == "/faults/region-down":
                         sandbox.faults.region_down(body["cloud"], body["region"])
                         self._reply(200, sandbox.faults.snapshot())

@@ -98,7 +98,7 @@ class GcpCloud:
         self.project = project
         self._port = port
         self.account = ServiceAccount.generate(project)
-        self.gke = GkeEmulator(context.runtime, project, time_factor=context.time_factor)
+        self.gke = GkeEmulator(context.runtime, project, time_factor=context.time_factor, faults=context.faults)
         self.compute = ComputeEmulator(project, time_factor=context.time_factor)
         self.tokens: TokenIssuer | None = None
         self._server = None

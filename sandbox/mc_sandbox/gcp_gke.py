@@ -84,6 +84,10 @@ ENUMS = {
     ],
     "effect": ["EFFECT_UNSPECIFIED", "NO_SCHEDULE", "PREFER_NO_SCHEDULE", "NO_EXECUTE"],
 }
+# What a creation that a provisioning-failure fault hits reports: the cluster condition's code
+# (StatusCondition.Code), its canonical code, and the operation's google.rpc.Code (RESOURCE_EXHAUSTED).
+PROVISIONING_FAILURE_CONDITION = {"code": "GCE_QUOTA_EXCEEDED", "canonicalCode": "RESOURCE_EXHAUSTED"}
+PROVISIONING_FAILURE_RPC_CODE = 8
 _KUBE_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "PREFER_NO_SCHEDULE": "PreferNoSchedule", "NO_EXECUTE": "NoExecute"}
 _NAME = re.compile(r"[a-z](?:[-a-z0-9]{0,38}[a-z0-9])?")
 _ZONE = re.compile(r"([a-z]+-[a-z]+\d+)-[a-z]")
@@ -98,6 +102,7 @@ _OUTPUT_ONLY = {
     "createTime",
     "status",
     "statusMessage",
+    "conditions",
     "nodeIpv4CidrSize",
     "servicesIpv4Cidr",
     "instanceGroupUrls",
@@ -108,6 +113,19 @@ _OUTPUT_ONLY = {
     "labelFingerprint",
     "etag",
 }
+
+
+class OperationFailed(Exception):
+    """Ends an operation DONE with `error` {code (a google.rpc.Code), message}."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _never_fails(*_args, **_kwargs) -> None:
+    """The provisioning-failure check of an emulator without a fault manager."""
+    return None
 
 
 def enum_value(kind: str, value, ints: bool):
@@ -206,8 +224,11 @@ class ClusterState:
 class GkeEmulator:
     """The GKE v1 API (locations form) over an in-memory model and the Kubernetes runtime."""
 
-    def __init__(self, runtime: KubeRuntime, project: str, *, time_factor: float):
+    def __init__(self, runtime: KubeRuntime, project: str, *, time_factor: float, faults=None):
+        """`faults` (a FaultManager, by default the runtime's) decides which creations fail."""
         self._runtime = runtime
+        faults = faults if faults is not None else getattr(runtime, "faults", None)
+        self._provisioning_failure = getattr(faults, "provisioning_failure", None) or _never_fails
         self._project = project
         self._factor = time_factor
         self._lock = threading.RLock()
@@ -344,6 +365,8 @@ class GkeEmulator:
             error = None
             try:
                 finish()
+            except OperationFailed as exc:
+                error = {"code": exc.code, "message": exc.message}
             except ApiError as exc:
                 error = {"code": {400: 3, 404: 5, 409: 6, 500: 13}.get(exc.code, 2), "message": exc.message}
             except Exception as exc:
@@ -469,12 +492,14 @@ class GkeEmulator:
         )
         state = ClusterState(location=location, body=stored, pools=pools)
         self._clusters[(location, name)] = state
+        zone = location if _ZONE.fullmatch(location) else None
+        failure = self._provisioning_failure("gcp", region_of(location), name, zone=zone)
         op = self._start_operation(
             state,
             "CREATE_CLUSTER",
             stored["selfLink"],
             CLUSTER_CREATE_SECONDS,
-            lambda: self._finish_create(state),
+            (lambda: self._finish_create(state)) if failure is None else (lambda: self._fail_create(state, failure)),
         )
         return op.to_json(self._base(location), ints)
 
@@ -609,6 +634,16 @@ class GkeEmulator:
             state.status = "RUNNING"
             for pool in state.pools.values():
                 pool["status"] = "RUNNING"
+
+    def _fail_create(self, state: ClusterState, message: str) -> None:
+        """A creation a provisioning-failure fault hit: ERROR with GKE's message, no control plane."""
+        with self._lock:
+            state.status = "ERROR"
+            state.body["statusMessage"] = message
+            state.body["conditions"] = [{**PROVISIONING_FAILURE_CONDITION, "message": message}]
+            for pool in state.pools.values():
+                pool["status"] = "ERROR"
+        raise OperationFailed(PROVISIONING_FAILURE_RPC_CODE, message)
 
     def _delete_cluster(self, params, body, ints):
         state = self._cluster(params)
