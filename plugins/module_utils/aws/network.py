@@ -1,0 +1,490 @@
+# -*- coding: utf-8 -*-
+# Copyright: multicloud.fabric contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""AWS networks: a VPC with an internet gateway, one public route table and tagged subnets.
+
+A network is found by its ``Name`` tag in the region. What ``create_network`` makes:
+
+- the VPC (``Name`` tag = network name, the user's tags, DNS support and DNS host names on);
+- an internet gateway attached to it and one route table (``Name`` tag = network name) whose
+  default route ``0.0.0.0/0`` goes to the gateway;
+
+and each subnet is created in its zone, associated with that route table, with public IPs on
+launch and the tags ``Name``, ``kubernetes.io/role/elb=1`` (public load balancers may use it) and
+``multicloud.fabric/role`` (the portable subnet role, so reading gives back what was asked).
+
+The pure functions at the top translate between EC2 objects and the portable shape; the
+:class:`Networks` adapter performs one planned action at a time.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.multicloud.fabric.plugins.module_utils.aws.client import CLOUD, to_plain
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
+    ConflictError,
+    FabricError,
+    NotFoundError,
+)
+
+NAME_TAG = "Name"
+ROLE_TAG = "multicloud.fabric/role"
+ELB_TAG = "kubernetes.io/role/elb"
+DEFAULT_ROUTE = "0.0.0.0/0"
+DEFAULT_ROLE = "nodes"
+# Error codes of delete calls that mean the piece is gone (or no longer attached) already.
+_GONE_CODES = frozenset(("Gateway.NotAttached",))
+# Describe call -> (response key, id list parameter).
+_DESCRIBE_BY_ID = {"DescribeVpcs": ("Vpcs", "VpcIds"), "DescribeSubnets": ("Subnets", "SubnetIds")}
+
+
+# --------------------------------------------------------------------------- pure translation
+
+
+def tags_to_dict(tags):
+    """EC2 ``[{"Key": k, "Value": v}]`` -> ``{k: v}``."""
+    return {tag["Key"]: tag.get("Value", "") for tag in tags or ()}
+
+
+def is_user_tag(key):
+    """True for tags the user manages: not the ``Name`` tag (it is the name) nor AWS's ``aws:*``."""
+    return key != NAME_TAG and not key.startswith("aws:")
+
+
+def user_tags(tags):
+    """The user's tags out of an EC2 tag list or a dict (no ``Name``, no ``aws:*``)."""
+    if not isinstance(tags, dict):
+        tags = tags_to_dict(tags)
+    return {key: value for key, value in tags.items() if is_user_tag(key)}
+
+
+def tag_list(tags):
+    """``{k: v}`` -> EC2 ``[{"Key": k, "Value": v}]`` (sorted by key, values as strings)."""
+    return [{"Key": key, "Value": "" if value is None else str(value)} for key, value in sorted((tags or {}).items())]
+
+
+def tag_specifications(resource_type, name, tags=None):
+    """``TagSpecifications`` of a create call: the user's tags plus ``Name``."""
+    merged = dict(user_tags(tags or {}))
+    merged[NAME_TAG] = name
+    return [{"ResourceType": resource_type, "Tags": tag_list(merged)}]
+
+
+def subnet_tags(subnet):
+    """The tags a new subnet gets (``Name``, ELB role, portable role)."""
+    return {NAME_TAG: subnet["name"], ELB_TAG: "1", ROLE_TAG: subnet.get("role") or DEFAULT_ROLE}
+
+
+def subnet_to_portable(subnet):
+    """An EC2 subnet -> the portable subnet shape."""
+    tags = tags_to_dict(subnet.get("Tags"))
+    return {
+        "name": tags.get(NAME_TAG, subnet["SubnetId"]),
+        "id": subnet["SubnetId"],
+        "cidr": subnet.get("CidrBlock"),
+        "zone": subnet.get("AvailabilityZone"),
+        "role": tags.get(ROLE_TAG) or DEFAULT_ROLE,
+        "secondary_ranges": [],
+    }
+
+
+def default_route_target(route_table):
+    """The gateway id the route table's ``0.0.0.0/0`` route goes to, or None."""
+    for route in route_table.get("Routes") or ():
+        if route.get("DestinationCidrBlock") == DEFAULT_ROUTE:
+            return route.get("GatewayId") or route.get("NatGatewayId") or route.get("TransitGatewayId") or ""
+    return None
+
+
+def _is_main(route_table):
+    return any(assoc.get("Main") for assoc in route_table.get("Associations") or ())
+
+
+def pick_route_table(route_tables, name, internet_gateway_id=None):
+    """The network's public route table among a VPC's: the non-main one tagged with the network's
+    name, else a non-main one whose default route goes to the internet gateway."""
+    candidates = [rt for rt in route_tables if not _is_main(rt)]
+    for rt in candidates:
+        if tags_to_dict(rt.get("Tags")).get(NAME_TAG) == name:
+            return rt
+    if internet_gateway_id:
+        for rt in candidates:
+            if default_route_target(rt) == internet_gateway_id:
+                return rt
+    return None
+
+
+def network_to_portable(vpc, subnets, internet_gateway, route_table, *, region, desired=None):
+    """An EC2 VPC and its pieces -> the portable network shape (``raw`` is the VPC)."""
+    tags = tags_to_dict(vpc.get("Tags"))
+    desired = desired or {}
+    provider = desired.get("provider") or {"project": None, "resource_group": None, "create_resource_group": False}
+    return {
+        "cloud": CLOUD,
+        "region": region,
+        "name": tags.get(NAME_TAG, vpc["VpcId"]),
+        "id": vpc["VpcId"],
+        "cidr": vpc.get("CidrBlock"),
+        "subnets": sorted((subnet_to_portable(s) for s in subnets), key=lambda s: (s["name"], s["id"])),
+        "tags": user_tags(tags),
+        "purge_tags": bool(desired.get("purge_tags", False)),
+        "provider": dict(provider),
+        "status": vpc.get("State"),
+        "extra": {
+            "internet_gateway_id": (internet_gateway or {}).get("InternetGatewayId"),
+            "route_table_id": (route_table or {}).get("RouteTableId"),
+        },
+        "raw": to_plain(vpc),
+    }
+
+
+def tag_changes(action):
+    """``(set, remove)`` of an ``update_tags`` action without ``Name`` and ``aws:*`` keys."""
+    to_set = {key: value for key, value in (action.get("set") or {}).items() if is_user_tag(key)}
+    to_remove = sorted(key for key in action.get("remove") or () if is_user_tag(key) and key not in to_set)
+    return to_set, to_remove
+
+
+# --------------------------------------------------------------------------- the adapter
+
+
+class Networks:
+    """Reads and changes AWS networks (VPCs) for the planner's actions."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    # ------------------------------------------------------------------ reading
+
+    def zones(self, region):
+        """Names of the region's available availability zones, sorted (no Local/Wavelength zones)."""
+        found = self.conn.api(
+            "ec2",
+            "DescribeAvailabilityZones",
+            {
+                "Filters": [
+                    {"Name": "state", "Values": ["available"]},
+                    {"Name": "zone-type", "Values": ["availability-zone"]},
+                ]
+            },
+            region=region,
+            resource=f"availability zones of {region}",
+        )
+        return sorted(zone["ZoneName"] for zone in found.get("AvailabilityZones") or ())
+
+    def read(self, desired):
+        """The portable shape of the VPC tagged ``Name=<desired name>`` in the region, or None."""
+        region, name = desired.get("region") or self.conn.region, desired["name"]
+        vpcs = self._ec2_list(
+            "DescribeVpcs",
+            "Vpcs",
+            [{"Name": "tag:Name", "Values": [name]}],
+            region=region,
+            resource=f"vpc {name}",
+        )
+        if not vpcs:
+            return None
+        if len(vpcs) > 1:
+            ids = ", ".join(sorted(v["VpcId"] for v in vpcs))
+            raise ConflictError(
+                f"{len(vpcs)} VPCs are tagged Name={name} ({ids}); the network name must be unique in the region",
+                cloud=CLOUD,
+                resource=f"vpc {name}",
+                call="DescribeVpcs",
+                advice="delete or rename (tag Name) the extra VPCs, or choose another network name",
+            )
+        return self._assemble(vpcs, region, desired)[0]
+
+    def list(self, region=None, provider=None):
+        """Every VPC with a ``Name`` tag in ``region`` (default: the connection's), as portable shapes."""
+        region = region or self.conn.region
+        vpcs = self._ec2_list(
+            "DescribeVpcs", "Vpcs", [{"Name": "tag-key", "Values": [NAME_TAG]}], region=region, resource="vpcs"
+        )
+        return sorted(self._assemble(vpcs, region), key=lambda n: (n["name"], n["id"]))
+
+    def _ec2_list(self, operation, key, filters, *, region, resource):
+        return self.conn.paginate("ec2", operation, key, {"Filters": filters}, region=region, resource=resource)
+
+    def _assemble(self, vpcs, region, desired=None):
+        if not vpcs:
+            return []
+        ids = [vpc["VpcId"] for vpc in vpcs]
+        resource = f"vpc {desired['name']}" if desired else "vpcs"
+        subnets = self._ec2_list(
+            "DescribeSubnets", "Subnets", [{"Name": "vpc-id", "Values": ids}], region=region, resource=resource
+        )
+        gateways = self._ec2_list(
+            "DescribeInternetGateways",
+            "InternetGateways",
+            [{"Name": "attachment.vpc-id", "Values": ids}],
+            region=region,
+            resource=resource,
+        )
+        tables = self._ec2_list(
+            "DescribeRouteTables", "RouteTables", [{"Name": "vpc-id", "Values": ids}], region=region, resource=resource
+        )
+        shapes = []
+        for vpc in vpcs:
+            vpc_id = vpc["VpcId"]
+            name = tags_to_dict(vpc.get("Tags")).get(NAME_TAG, vpc_id)
+            gateway = next(
+                (g for g in gateways if any(a.get("VpcId") == vpc_id for a in g.get("Attachments") or ())), None
+            )
+            table = pick_route_table(
+                [t for t in tables if t.get("VpcId") == vpc_id],
+                name,
+                gateway and gateway["InternetGatewayId"],
+            )
+            shapes.append(
+                network_to_portable(
+                    vpc,
+                    [s for s in subnets if s.get("VpcId") == vpc_id],
+                    gateway,
+                    table,
+                    region=region,
+                    desired=desired,
+                )
+            )
+        return shapes
+
+    # ------------------------------------------------------------------ changing
+
+    def apply(self, action, desired, current):
+        """Perform one planned action and wait until EC2 reports it done."""
+        kind = action["action"]
+        if kind == "create_network":
+            self._create_network(desired, current)
+        elif kind == "create_subnet":
+            self._create_subnet(action["subnet"], desired, current)
+        elif kind == "delete_subnet":
+            self._delete_subnet(action["subnet"], desired)
+        elif kind == "update_tags":
+            self._update_tags(action, desired, current)
+        elif kind == "delete_network":
+            self._delete_network(desired, current)
+        else:
+            raise ValueError(f"unknown network action {kind!r}")
+
+    def _ec2(self, operation, params, desired, resource, eventual=False):
+        return self.conn.api(
+            "ec2",
+            operation,
+            params,
+            region=desired.get("region") or self.conn.region,
+            resource=resource,
+            eventual=eventual,
+        )
+
+    def _create_network(self, desired, current):
+        """VPC, internet gateway, route table: whatever of them is missing (a rerun after a partial
+        failure completes the network instead of making a second one)."""
+        name = desired["name"]
+        resource = f"vpc {name}"
+        current = current or self.read(desired)
+        if current is None:
+            vpc = self._ec2(
+                "CreateVpc",
+                {
+                    "CidrBlock": desired["cidr"],
+                    "TagSpecifications": tag_specifications("vpc", name, desired.get("tags")),
+                },
+                desired,
+                resource,
+            )["Vpc"]
+            vpc_id = vpc["VpcId"]
+        else:
+            vpc_id = current["id"]
+        self._wait_available("DescribeVpcs", vpc_id, desired, resource)
+        for attribute in ("EnableDnsSupport", "EnableDnsHostnames"):  # one attribute per call
+            self._ec2("ModifyVpcAttribute", {"VpcId": vpc_id, attribute: {"Value": True}}, desired, resource, True)
+        self._ensure_route_table(desired, vpc_id)
+
+    def _ensure_route_table(self, desired, vpc_id):
+        """The internet gateway and the public route table of the VPC; returns the table's id."""
+        name = desired["name"]
+        region = desired.get("region") or self.conn.region
+        gateways = self._ec2_list(
+            "DescribeInternetGateways",
+            "InternetGateways",
+            [{"Name": "attachment.vpc-id", "Values": [vpc_id]}],
+            region=region,
+            resource=f"internet gateway of vpc {name}",
+        )
+        if gateways:
+            gateway_id = gateways[0]["InternetGatewayId"]
+        else:
+            resource = f"internet gateway of vpc {name}"
+            gateway_id = self._ec2(
+                "CreateInternetGateway",
+                {"TagSpecifications": tag_specifications("internet-gateway", name)},
+                desired,
+                resource,
+            )["InternetGateway"]["InternetGatewayId"]
+            self._ec2(
+                "AttachInternetGateway", {"InternetGatewayId": gateway_id, "VpcId": vpc_id}, desired, resource, True
+            )
+        resource = f"route table of vpc {name}"
+        tables = self._ec2_list(
+            "DescribeRouteTables",
+            "RouteTables",
+            [{"Name": "vpc-id", "Values": [vpc_id]}],
+            region=region,
+            resource=resource,
+        )
+        table = pick_route_table(tables, name, gateway_id)
+        if table is None:
+            table = self._ec2(
+                "CreateRouteTable",
+                {"VpcId": vpc_id, "TagSpecifications": tag_specifications("route-table", name)},
+                desired,
+                resource,
+            )["RouteTable"]
+        target = default_route_target(table)
+        if target != gateway_id:
+            route = {
+                "RouteTableId": table["RouteTableId"],
+                "DestinationCidrBlock": DEFAULT_ROUTE,
+                "GatewayId": gateway_id,
+            }
+            self._ec2("ReplaceRoute" if target is not None else "CreateRoute", route, desired, resource, True)
+        return table["RouteTableId"]
+
+    def _wait_available(self, operation, resource_id, desired, resource):
+        """Poll a new VPC or subnet until ``available`` (EC2 may not know it for a moment)."""
+        key, id_param = _DESCRIBE_BY_ID[operation]
+
+        def fetch():
+            try:
+                found = self._ec2(operation, {id_param: [resource_id]}, desired, resource)
+            except NotFoundError:
+                return None
+            items = found.get(key) or []
+            return items[0] if items else None
+
+        waiter = self.conn.waiter(resource, state_of=lambda obj: obj.get("State"), success=("available",))
+        return self.conn.wait(waiter, fetch)
+
+    def _create_subnet(self, subnet, desired, current):
+        name = desired["name"]
+        resource = f"subnet {subnet['name']} of vpc {name}"
+        if current is None:
+            current = self.read(desired)
+        if current is None:
+            raise NotFoundError(
+                f"the VPC tagged Name={name} does not exist", cloud=CLOUD, resource=resource, call="CreateSubnet"
+            )
+        table_id = (current.get("extra") or {}).get("route_table_id") or self._ensure_route_table(
+            desired, current["id"]
+        )
+        params = {
+            "VpcId": current["id"],
+            "CidrBlock": subnet["cidr"],
+            "TagSpecifications": [{"ResourceType": "subnet", "Tags": tag_list(subnet_tags(subnet))}],
+        }
+        if subnet.get("zone"):
+            params["AvailabilityZone"] = subnet["zone"]
+        subnet_id = self._ec2("CreateSubnet", params, desired, resource)["Subnet"]["SubnetId"]
+        self._wait_available("DescribeSubnets", subnet_id, desired, resource)
+        self._ec2(
+            "ModifySubnetAttribute", {"SubnetId": subnet_id, "MapPublicIpOnLaunch": {"Value": True}}, desired, resource
+        )
+        self._ec2("AssociateRouteTable", {"RouteTableId": table_id, "SubnetId": subnet_id}, desired, resource)
+
+    def _delete_subnet(self, subnet, desired):
+        """Detach the subnet from its route table, then delete it (both skipped when gone)."""
+        subnet_id = subnet["id"]
+        resource = f"subnet {subnet.get('name') or subnet_id} of vpc {desired['name']}"
+        tables = self._ec2_list(
+            "DescribeRouteTables",
+            "RouteTables",
+            [{"Name": "association.subnet-id", "Values": [subnet_id]}],
+            region=desired.get("region") or self.conn.region,
+            resource=resource,
+        )
+        for table in tables:
+            self._disassociate(table, desired, resource, subnet_id)
+        self._tolerate_gone(lambda: self._ec2("DeleteSubnet", {"SubnetId": subnet_id}, desired, resource))
+
+    def _disassociate(self, table, desired, resource, subnet_id=None):
+        """Remove the table's explicit associations (only the one of ``subnet_id`` if given)."""
+        for association in table.get("Associations") or ():
+            if association.get("Main") or (subnet_id is not None and association.get("SubnetId") != subnet_id):
+                continue
+            association_id = association["RouteTableAssociationId"]
+            self._tolerate_gone(
+                lambda a=association_id: self._ec2("DisassociateRouteTable", {"AssociationId": a}, desired, resource)
+            )
+
+    def _update_tags(self, action, desired, current):
+        resource = f"vpc {desired['name']}"
+        to_set, to_remove = tag_changes(action)
+        vpc_id = (current or {}).get("id") or (self.read(desired) or {}).get("id")
+        if vpc_id is None:
+            raise NotFoundError(
+                f"the VPC tagged Name={desired['name']} does not exist",
+                cloud=CLOUD,
+                resource=resource,
+                call="CreateTags",
+            )
+        if to_set:
+            self._ec2("CreateTags", {"Resources": [vpc_id], "Tags": tag_list(to_set)}, desired, resource)
+        if to_remove:
+            self._ec2(
+                "DeleteTags", {"Resources": [vpc_id], "Tags": [{"Key": key} for key in to_remove]}, desired, resource
+            )
+
+    def _delete_network(self, desired, current):
+        """Subnets, the internet gateway(s), non-main route tables, then the VPC; pieces already
+        gone are skipped, so a rerun after a partial failure finishes the job."""
+        name = desired["name"]
+        vpc_id = (current or {}).get("id") or (self.read(desired) or {}).get("id")
+        if vpc_id is None:
+            return
+        region = desired.get("region") or self.conn.region
+        resource = f"vpc {name}"
+        for subnet in self._ec2_list(
+            "DescribeSubnets", "Subnets", [{"Name": "vpc-id", "Values": [vpc_id]}], region=region, resource=resource
+        ):
+            self._delete_subnet(subnet_to_portable(subnet), desired)
+        gw_resource = f"internet gateway of vpc {name}"
+        for gateway in self._ec2_list(
+            "DescribeInternetGateways",
+            "InternetGateways",
+            [{"Name": "attachment.vpc-id", "Values": [vpc_id]}],
+            region=region,
+            resource=gw_resource,
+        ):
+            gateway_id = gateway["InternetGatewayId"]
+            self._tolerate_gone(
+                lambda g=gateway_id: self._ec2(
+                    "DetachInternetGateway", {"InternetGatewayId": g, "VpcId": vpc_id}, desired, gw_resource
+                )
+            )
+            self._tolerate_gone(
+                lambda g=gateway_id: self._ec2("DeleteInternetGateway", {"InternetGatewayId": g}, desired, gw_resource)
+            )
+        rt_resource = f"route table of vpc {name}"
+        for table in self._ec2_list(
+            "DescribeRouteTables",
+            "RouteTables",
+            [{"Name": "vpc-id", "Values": [vpc_id]}],
+            region=region,
+            resource=rt_resource,
+        ):
+            if _is_main(table):
+                continue  # goes with the VPC
+            self._disassociate(table, desired, rt_resource)
+            self._tolerate_gone(
+                lambda t=table: self._ec2("DeleteRouteTable", {"RouteTableId": t["RouteTableId"]}, desired, rt_resource)
+            )
+        self._tolerate_gone(lambda: self._ec2("DeleteVpc", {"VpcId": vpc_id}, desired, resource))
+
+    @staticmethod
+    def _tolerate_gone(fn):
+        try:
+            fn()
+        except NotFoundError:
+            pass
+        except FabricError as error:
+            if error.code not in _GONE_CODES:
+                raise

@@ -1,0 +1,412 @@
+# -*- coding: utf-8 -*-
+# Copyright: multicloud.fabric contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Azure connection: one azure-identity credential, lazily built ARM clients, one retry policy.
+
+Every call to Azure goes through :meth:`Connection.call`, so azure-core's exceptions become typed
+:class:`FabricError` s naming the cloud, the resource and the operation (Azure REST operation ids
+such as ``ManagedClusters_CreateOrUpdate``), and the one :class:`Retrier` decides what is retried:
+azure-core's own retries are turned off (``retry_total=0``).
+
+Only credentials, the ARM endpoint (``azure_base_url``), the authority host and the CA bundle come
+from the provider options (``common/args.py`` ``AZURE_OPTIONS``). An authority host that is not one
+of Microsoft's (Azure Stack Hub, the sandbox) gets ``disable_instance_discovery=True``: otherwise
+MSAL first asks Microsoft's public discovery endpoint whether the authority is valid.
+
+Long-running operations: the SDK's ``begin_*`` calls return a poller that polls in a thread of its
+own (sleeping as the service's ``Retry-After`` asks); :meth:`Connection.finish` waits for it no
+longer than the deadline allows.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import DEFAULT_WAIT_TIMEOUT
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.classify import translate_error
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
+    VALIDATION,
+    FabricError,
+    ValidationError,
+    WaitTimeoutError,
+)
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Deadline
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.waiter import Waiter
+
+try:
+    from azure.identity import (
+        AzureCliCredential,
+        ClientSecretCredential,
+        DefaultAzureCredential,
+        ManagedIdentityCredential,
+    )
+except ImportError as exc:  # pragma: no cover - exercised through HAS_AZURE_IDENTITY in the unit tests
+    HAS_AZURE_IDENTITY = False
+    AZURE_IDENTITY_IMPORT_ERROR = exc
+else:
+    HAS_AZURE_IDENTITY = True
+    AZURE_IDENTITY_IMPORT_ERROR = None
+
+try:
+    from azure.mgmt.containerservice import ContainerServiceClient
+except ImportError as exc:  # pragma: no cover
+    ContainerServiceClient = None
+    CONTAINERSERVICE_IMPORT_ERROR = exc
+else:
+    CONTAINERSERVICE_IMPORT_ERROR = None
+
+try:
+    from azure.mgmt.network import NetworkManagementClient
+except ImportError as exc:  # pragma: no cover
+    NetworkManagementClient = None
+    NETWORK_IMPORT_ERROR = exc
+else:
+    NETWORK_IMPORT_ERROR = None
+
+try:
+    from azure.mgmt.resource.resources import ResourceManagementClient
+except ImportError:  # pragma: no cover - older azure-mgmt-resource releases
+    try:
+        from azure.mgmt.resource import ResourceManagementClient
+    except ImportError as exc:
+        ResourceManagementClient = None
+        RESOURCE_IMPORT_ERROR = exc
+    else:
+        RESOURCE_IMPORT_ERROR = None
+else:
+    RESOURCE_IMPORT_ERROR = None
+
+CLOUD = "azure"
+USER_AGENT = "multicloud.fabric"
+# Seconds between two polls of a long operation on real Azure; the sandbox passes smaller values.
+DEFAULT_POLL_INTERVAL = 10.0
+MAX_POLL_INTERVAL = 30.0
+
+DEFAULT_BASE_URL = "https://management.azure.com"
+DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+# Microsoft's own Entra ID hosts (public cloud and the sovereign clouds): MSAL knows these.
+MICROSOFT_AUTHORITY_HOSTS = frozenset(
+    (
+        "login.microsoftonline.com",
+        "login.microsoftonline.us",
+        "login.chinacloudapi.cn",
+        "login.microsoftonline.de",
+    )
+)
+AUTH_SOURCES = ("auto", "service_principal", "cli", "managed_identity")
+_SP_OPTIONS = (
+    ("azure_tenant_id", "AZURE_TENANT_ID"),
+    ("azure_client_id", "AZURE_CLIENT_ID"),
+    ("azure_client_secret", "AZURE_CLIENT_SECRET"),
+)
+_CREDENTIALS_ADVICE = (
+    "set azure_tenant_id, azure_client_id and azure_client_secret (environment AZURE_TENANT_ID, AZURE_CLIENT_ID, "
+    "AZURE_CLIENT_SECRET) for a service principal, or azure_auth_source cli / managed_identity"
+)
+_PACKAGES = {
+    "azure-identity": "azure.identity",
+    "azure-mgmt-containerservice": "azure.mgmt.containerservice",
+    "azure-mgmt-network": "azure.mgmt.network",
+    "azure-mgmt-resource": "azure.mgmt.resource",
+}
+
+
+def missing_sdk(package, error):
+    """The error raised when an Azure SDK package is not installed."""
+    return FabricError(
+        f"the Python package {package} ({_PACKAGES.get(package, package)}) is not installed ({error})",
+        cloud=CLOUD,
+        kind=VALIDATION,
+        advice=f"install it on the controller or in the execution environment: pip install {package}",
+    )
+
+
+def _option(params, name, default=None):
+    value = params.get(name)
+    if isinstance(value, str):
+        value = value.strip()
+    return value if value not in (None, "") else default
+
+
+def authority_hostname(authority):
+    """The host name of an authority given as ``host`` or ``https://host[:port][/path]``."""
+    text = str(authority or "").strip()
+    if "://" not in text:
+        text = "https://" + text
+    return (urlsplit(text).hostname or "").lower()
+
+
+def is_microsoft_authority(authority):
+    """True for Microsoft's public and sovereign Entra ID hosts (MSAL's instance discovery knows them)."""
+    return authority_hostname(authority) in MICROSOFT_AUTHORITY_HOSTS
+
+
+def credential_settings(params):
+    """``(kind, kwargs)`` of the azure-identity credential the options ask for (no SDK involved).
+
+    ``kind`` is ``service_principal`` (ClientSecretCredential), ``cli`` (AzureCliCredential),
+    ``managed_identity`` (ManagedIdentityCredential) or ``default`` (DefaultAzureCredential without
+    interactive browser sign-in). Raises :class:`ValidationError` naming missing options.
+    """
+    source = _option(params, "azure_auth_source", "auto")
+    if source not in AUTH_SOURCES:
+        raise ValidationError("azure_auth_source", f"expected one of {', '.join(AUTH_SOURCES)}, got {source!r}")
+    tenant = _option(params, "azure_tenant_id")
+    client_id = _option(params, "azure_client_id")
+    secret = _option(params, "azure_client_secret")
+    authority = str(_option(params, "azure_authority_host", DEFAULT_AUTHORITY_HOST)).rstrip("/")
+    ca_bundle = _option(params, "azure_ca_bundle")
+    if ca_bundle and not os.path.isfile(ca_bundle):
+        raise ValidationError(
+            "azure_ca_bundle", f"the CA bundle {ca_bundle!r} is not a readable file (environment AZURE_CA_BUNDLE)"
+        )
+    transport = {"connection_verify": ca_bundle} if ca_bundle else {}
+    entra = {"authority": authority}
+    if not is_microsoft_authority(authority):
+        entra["disable_instance_discovery"] = True
+
+    if source == "auto":
+        source = "service_principal" if (tenant and client_id and secret) else "default"
+    if source == "service_principal":
+        given = {"azure_tenant_id": tenant, "azure_client_id": client_id, "azure_client_secret": secret}
+        missing = [(name, env) for name, env in _SP_OPTIONS if not given[name]]
+        if missing:
+            names = ", ".join(name for name, _ in missing)
+            envs = ", ".join(env for _, env in missing)
+            raise ValidationError(
+                missing[0][0],
+                f"a service principal needs {names} (environment {envs})",
+                advice=_CREDENTIALS_ADVICE,
+            )
+        kwargs = {"tenant_id": tenant, "client_id": client_id, "client_secret": secret}
+        kwargs.update(entra)
+        kwargs.update(transport)
+        return "service_principal", kwargs
+    if source == "cli":
+        return "cli", ({"tenant_id": tenant} if tenant else {})
+    if source == "managed_identity":
+        kwargs = {"client_id": client_id} if client_id else {}
+        kwargs.update(transport)
+        return "managed_identity", kwargs
+    kwargs = {"exclude_interactive_browser_credential": True}
+    if client_id:
+        kwargs["managed_identity_client_id"] = client_id
+    kwargs.update(entra)
+    kwargs.update(transport)
+    return "default", kwargs
+
+
+def client_settings(params, poll_interval=DEFAULT_POLL_INTERVAL):
+    """Keyword arguments of every ARM management client (endpoint, scope, CA bundle, no retries)."""
+    base_url = str(_option(params, "azure_base_url", DEFAULT_BASE_URL)).rstrip("/")
+    kwargs = {
+        "base_url": base_url,
+        "credential_scopes": [base_url + "/.default"],
+        "retry_total": 0,
+        "polling_interval": poll_interval,
+        "user_agent": USER_AGENT,
+    }
+    ca_bundle = _option(params, "azure_ca_bundle")
+    if ca_bundle:
+        kwargs["connection_verify"] = ca_bundle
+    return kwargs
+
+
+_CREDENTIAL_CLASSES = {
+    "service_principal": "ClientSecretCredential",
+    "cli": "AzureCliCredential",
+    "managed_identity": "ManagedIdentityCredential",
+    "default": "DefaultAzureCredential",
+}
+
+
+def _new_credential(kind, kwargs):
+    classes = {
+        "service_principal": ClientSecretCredential,
+        "cli": AzureCliCredential,
+        "managed_identity": ManagedIdentityCredential,
+        "default": DefaultAzureCredential,
+    }
+    return classes[kind](**kwargs)
+
+
+class Connection:
+    """An azure-identity credential and the ARM clients of one subscription, for one task.
+
+    ``params`` holds the ``azure_*`` provider options; ``region`` is the default location of new
+    resources. Clients (:attr:`resources`, :attr:`network`, :attr:`containerservice`) are built on
+    first use. ``poll_interval`` is the first interval of waiters and the LRO polling interval when
+    the service sends no ``Retry-After``.
+    """
+
+    cloud = CLOUD
+
+    def __init__(self, params, retrier, region=None, *, poll_interval=DEFAULT_POLL_INTERVAL):
+        if not HAS_AZURE_IDENTITY:
+            raise missing_sdk("azure-identity", AZURE_IDENTITY_IMPORT_ERROR)
+        self.params = dict(params or {})
+        self.retrier = retrier
+        self.region = region
+        self.poll_interval = float(poll_interval)
+        self.subscription_id = _option(self.params, "azure_subscription_id")
+        if not self.subscription_id:
+            raise ValidationError(
+                "azure_subscription_id",
+                "no Azure subscription was given (option azure_subscription_id, environment AZURE_SUBSCRIPTION_ID)",
+                advice="set azure_subscription_id or the environment variable AZURE_SUBSCRIPTION_ID",
+            )
+        self.credential_kind, self._credential_kwargs = credential_settings(self.params)
+        self._credential = None
+        self._clients = {}
+        # Per-connection caches the adapters share (e.g. cluster CA data by cluster id).
+        self.cache = {}
+
+    def __repr__(self):
+        return f"Connection(cloud='azure', subscription={self.subscription_id!r}, auth={self.credential_kind!r})"
+
+    # ------------------------------------------------------------------ credential and clients
+
+    @property
+    def credential(self):
+        """The azure-identity credential (built on first use; it caches its tokens)."""
+        if self._credential is None:
+            try:
+                self._credential = _new_credential(self.credential_kind, self._credential_kwargs)
+            except ValueError as exc:  # e.g. a malformed tenant id; never echoes the secret
+                raise ValidationError(
+                    "azure_tenant_id" if self.credential_kind != "managed_identity" else "azure_client_id",
+                    f"{_CREDENTIAL_CLASSES[self.credential_kind]} refused the options: {exc}",
+                    advice=_CREDENTIALS_ADVICE,
+                ) from None
+        return self._credential
+
+    def _client(self, name, cls, package, error):
+        if name not in self._clients:
+            if cls is None:
+                raise missing_sdk(package, error)
+            kwargs = client_settings(self.params, self.poll_interval)
+            self._clients[name] = cls(self.credential, self.subscription_id, **kwargs)
+        return self._clients[name]
+
+    @property
+    def resources(self):
+        """azure-mgmt-resource's ResourceManagementClient."""
+        return self._client("resources", ResourceManagementClient, "azure-mgmt-resource", RESOURCE_IMPORT_ERROR)
+
+    @property
+    def network(self):
+        """azure-mgmt-network's NetworkManagementClient."""
+        return self._client("network", NetworkManagementClient, "azure-mgmt-network", NETWORK_IMPORT_ERROR)
+
+    @property
+    def containerservice(self):
+        """azure-mgmt-containerservice's ContainerServiceClient."""
+        return self._client(
+            "containerservice", ContainerServiceClient, "azure-mgmt-containerservice", CONTAINERSERVICE_IMPORT_ERROR
+        )
+
+    # ------------------------------------------------------------------ calls
+
+    def call(self, fn, *args, resource=None, call=None, **kwargs):
+        """``fn(*args, **kwargs)`` under the retry policy; errors become typed FabricErrors."""
+        return self.retrier.call(fn, *args, resource=resource, call=call, **kwargs)
+
+    def begin(self, fn, *args, resource=None, call=None, **kwargs):
+        """Start a long-running operation (``begin_*``) under the retry policy; returns its poller."""
+        kwargs.setdefault("polling_interval", self.poll_interval)
+        return self.call(fn, *args, resource=resource, call=call, **kwargs)
+
+    def items(self, fn, *args, resource=None, call=None, **kwargs):
+        """Every item of a paged ``list*`` call (the pages are fetched inside the retry)."""
+        return self.call(lambda: list(fn(*args, **kwargs)), resource=resource, call=call)
+
+    # ------------------------------------------------------------------ waiting
+
+    def deadline(self):
+        """The task's shared deadline if the retrier has one, else a fresh default one."""
+        return self.retrier.deadline or Deadline(DEFAULT_WAIT_TIMEOUT, self.retrier.clock)
+
+    def finish(self, poller, *, resource=None, call=None, deadline=None):
+        """Wait for an LRO ``poller`` within ``deadline``; return its result.
+
+        Raises :class:`WaitTimeoutError` when the deadline passes first, and the typed error of the
+        operation when it failed (a retryable one when polling itself hit throttling or a 5xx).
+        """
+        deadline = deadline or self.deadline()
+        try:
+            poller.wait(timeout=deadline.remaining())
+            if not poller.done():
+                raise WaitTimeoutError(
+                    f"timed out after {deadline.timeout:g}s waiting for the operation to finish "
+                    f"(status {poller.status()})",
+                    cloud=CLOUD,
+                    resource=resource,
+                    call=call,
+                )
+            return poller.result()
+        except Exception as exc:  # pylint: disable=broad-except
+            raise translate_error(CLOUD, exc, resource=resource, call=call) from exc
+
+    def waiter(self, resource, *, state_of, success, failure=(), failure_message=None):
+        """A :class:`Waiter` polling every ``poll_interval`` seconds (backing off to 30 s)."""
+        return Waiter(
+            CLOUD,
+            resource,
+            state_of=state_of,
+            success=success,
+            failure=failure,
+            failure_message=failure_message,
+            interval=self.poll_interval,
+            max_interval=max(self.poll_interval, MAX_POLL_INTERVAL),
+        )
+
+    def wait(self, waiter, fetch, deadline=None):
+        """Run ``waiter`` on ``fetch`` within ``deadline``, with the retrier's clock and sleep."""
+        return waiter.wait(
+            fetch, deadline=deadline or self.deadline(), clock=self.retrier.clock, sleep=self.retrier.sleep
+        )
+
+
+def to_wire(obj):
+    """An SDK model (or a plain dict) as the JSON the REST API speaks (camelCase keys)."""
+    if obj is None:
+        return None
+    if type(obj) is dict:
+        return obj
+    serialize = getattr(obj, "serialize", None)
+    if callable(serialize) and not hasattr(obj, "_attr_to_rest_field"):  # msrest models (older SDKs)
+        return serialize(keep_readonly=True)
+    as_dict = getattr(obj, "as_dict", None)
+    if callable(as_dict):  # MutableMapping models of the current SDKs: keys are the REST names
+        return as_dict()
+    return dict(obj)
+
+
+def parse_id(resource_id):
+    """``{"subscription", "resource_group", "provider", "type", "name", ...}`` of an ARM resource id.
+
+    Child resources add ``parent`` (the parent's name) and ``child`` (their own name).
+    """
+    parts = [p for p in str(resource_id or "").split("/") if p]
+    lower = [p.lower() for p in parts]
+    found = {}
+    if "subscriptions" in lower:
+        found["subscription"] = parts[lower.index("subscriptions") + 1]
+    if "resourcegroups" in lower:
+        found["resource_group"] = parts[lower.index("resourcegroups") + 1]
+    if "providers" in lower:
+        rest = parts[lower.index("providers") + 1 :]
+        if len(rest) >= 3:
+            found["provider"] = rest[0]
+            found["type"] = rest[1]
+            found["name"] = rest[2]
+        if len(rest) >= 5:
+            found["parent"] = rest[2]
+            found["child_type"] = rest[3]
+            found["child"] = rest[4]
+    return found
+
+
+def resource_group_id(subscription, resource_group):
+    return f"/subscriptions/{subscription}/resourceGroups/{resource_group}"

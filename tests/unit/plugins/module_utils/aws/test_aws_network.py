@@ -1,0 +1,257 @@
+# -*- coding: utf-8 -*-
+"""AWS networks: EC2 objects <-> the portable shape, and the adapter's convergence after partial
+failures (against moto in this process, when it is installed; nothing leaves the machine)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.multicloud.fabric.plugins.module_utils.aws.client import Connection
+from ansible_collections.multicloud.fabric.plugins.module_utils.aws.network import (
+    ELB_TAG,
+    ROLE_TAG,
+    Networks,
+    default_route_target,
+    network_to_portable,
+    pick_route_table,
+    subnet_tags,
+    subnet_to_portable,
+    tag_changes,
+    tag_list,
+    tag_specifications,
+    tags_to_dict,
+    user_tags,
+)
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import ConflictError, NotFoundError
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Retrier, RetryPolicy
+
+VPC = {
+    "VpcId": "vpc-1",
+    "CidrBlock": "10.0.0.0/16",
+    "State": "available",
+    "Tags": [
+        {"Key": "Name", "Value": "prod"},
+        {"Key": "team", "Value": "a"},
+        {"Key": "aws:cloudformation:x", "Value": "y"},
+    ],
+}
+SUBNETS = [
+    {
+        "SubnetId": "subnet-b",
+        "VpcId": "vpc-1",
+        "CidrBlock": "10.0.1.0/24",
+        "AvailabilityZone": "eu-west-1b",
+        "Tags": [{"Key": "Name", "Value": "prod-b"}, {"Key": ROLE_TAG, "Value": "gateway"}],
+    },
+    {
+        "SubnetId": "subnet-a",
+        "VpcId": "vpc-1",
+        "CidrBlock": "10.0.0.0/24",
+        "AvailabilityZone": "eu-west-1a",
+        "Tags": [{"Key": "Name", "Value": "prod-a"}],
+    },
+]
+MAIN_TABLE = {"RouteTableId": "rtb-main", "Associations": [{"Main": True}], "Routes": [], "Tags": []}
+PUBLIC_TABLE = {
+    "RouteTableId": "rtb-pub",
+    "Associations": [{"Main": False, "SubnetId": "subnet-a"}],
+    "Routes": [
+        {"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local"},
+        {"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1"},
+    ],
+    "Tags": [{"Key": "Name", "Value": "prod"}],
+}
+
+
+def test_tags_round_trip_and_user_tags_hide_name_and_aws_prefix():
+    assert tags_to_dict(VPC["Tags"]) == {"Name": "prod", "team": "a", "aws:cloudformation:x": "y"}
+    assert user_tags(VPC["Tags"]) == {"team": "a"}
+    assert user_tags({"Name": "x", "aws:y": "z", "k": "v"}) == {"k": "v"}
+    assert tag_list({"b": 2, "a": None}) == [{"Key": "a", "Value": ""}, {"Key": "b", "Value": "2"}]
+
+
+def test_tag_specifications_put_the_name_last_word():
+    spec = tag_specifications("vpc", "prod", {"Name": "other", "team": "a", "aws:x": "no"})
+    assert spec == [{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "prod"}, {"Key": "team", "Value": "a"}]}]
+
+
+def test_subnet_tags_and_portable_subnet():
+    assert subnet_tags({"name": "s1", "cidr": "10.0.0.0/24", "role": "gateway"}) == {
+        "Name": "s1",
+        ELB_TAG: "1",
+        ROLE_TAG: "gateway",
+    }
+    assert subnet_tags({"name": "s1", "cidr": "10.0.0.0/24", "role": None})[ROLE_TAG] == "nodes"
+    assert subnet_to_portable(SUBNETS[0]) == {
+        "name": "prod-b",
+        "id": "subnet-b",
+        "cidr": "10.0.1.0/24",
+        "zone": "eu-west-1b",
+        "role": "gateway",
+        "secondary_ranges": [],
+    }
+    assert subnet_to_portable(SUBNETS[1])["role"] == "nodes"  # created by someone else: untagged
+    assert subnet_to_portable({"SubnetId": "subnet-x"})["name"] == "subnet-x"
+
+
+def test_route_table_choice():
+    assert default_route_target(PUBLIC_TABLE) == "igw-1"
+    assert default_route_target(MAIN_TABLE) is None
+    untagged = {**PUBLIC_TABLE, "Tags": []}
+    assert pick_route_table([MAIN_TABLE, PUBLIC_TABLE], "prod") is PUBLIC_TABLE
+    assert pick_route_table([MAIN_TABLE, untagged], "prod", "igw-1") is untagged
+    assert pick_route_table([MAIN_TABLE, untagged], "prod", "igw-2") is None
+    assert pick_route_table([{**PUBLIC_TABLE, "Associations": [{"Main": True}]}], "prod") is None
+
+
+def test_network_to_portable():
+    shape = network_to_portable(
+        VPC,
+        SUBNETS,
+        {"InternetGatewayId": "igw-1"},
+        PUBLIC_TABLE,
+        region="eu-west-1",
+        desired={
+            "purge_tags": True,
+            "provider": {"project": None, "resource_group": None, "create_resource_group": False},
+        },
+    )
+    assert shape == {
+        "cloud": "aws",
+        "region": "eu-west-1",
+        "name": "prod",
+        "id": "vpc-1",
+        "cidr": "10.0.0.0/16",
+        "subnets": [subnet_to_portable(SUBNETS[1]), subnet_to_portable(SUBNETS[0])],
+        "tags": {"team": "a"},
+        "purge_tags": True,
+        "provider": {"project": None, "resource_group": None, "create_resource_group": False},
+        "status": "available",
+        "extra": {"internet_gateway_id": "igw-1", "route_table_id": "rtb-pub"},
+        "raw": VPC,
+    }
+    bare = network_to_portable(VPC, [], None, None, region="eu-west-1")
+    assert bare["extra"] == {"internet_gateway_id": None, "route_table_id": None}
+    assert bare["purge_tags"] is False
+
+
+def test_tag_changes_never_touch_name_or_aws_tags():
+    action = {
+        "action": "update_tags",
+        "set": {"a": "1", "Name": "x", "aws:k": "v"},
+        "remove": ["b", "Name", "aws:z", "a"],
+    }
+    assert tag_changes(action) == ({"a": "1"}, ["b"])
+
+
+# --------------------------------------------------------------------------- the adapter on moto
+
+
+@pytest.fixture
+def networks(monkeypatch):
+    moto = pytest.importorskip("moto")
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    with moto.mock_aws():
+        retrier = Retrier("aws", policy=RetryPolicy(timeout=5, base_delay=0.01, max_delay=0.1))
+        params = {"aws_access_key": "AKIAEXAMPLEKEY000001", "aws_secret_key": "example"}
+        yield Networks(Connection(params, retrier, "eu-west-1", poll_interval=0.01))
+
+
+def desired(name="prod"):
+    return {
+        "cloud": "aws",
+        "region": "eu-west-1",
+        "name": name,
+        "cidr": "10.0.0.0/16",
+        "subnets": [
+            {"name": "prod-a", "cidr": "10.0.0.0/24", "zone": "eu-west-1a", "role": "nodes", "secondary_ranges": []},
+            {"name": "prod-b", "cidr": "10.0.1.0/24", "zone": "eu-west-1b", "role": "gateway", "secondary_ranges": []},
+        ],
+        "tags": {"team": "a"},
+        "purge_tags": True,
+        "provider": {"project": None, "resource_group": None, "create_resource_group": False},
+    }
+
+
+def build(networks, want):
+    networks.apply({"action": "create_network"}, want, None)
+    for subnet in want["subnets"]:
+        networks.apply({"action": "create_subnet", "subnet": subnet}, want, networks.read(want))
+    return networks.read(want)
+
+
+def test_create_read_and_delete(networks):
+    want = desired()
+    assert networks.zones("eu-west-1") == ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    current = build(networks, want)
+    assert [{k: v for k, v in s.items() if k != "id"} for s in current["subnets"]] == want["subnets"]
+    assert current["tags"] == {"team": "a"}
+    ec2 = networks.conn.ec2
+    attribute = ec2.describe_vpc_attribute(VpcId=current["id"], Attribute="enableDnsHostnames")
+    assert attribute["EnableDnsHostnames"]["Value"] is True
+    networks.apply({"action": "delete_network"}, want, current)
+    assert networks.read(want) is None
+    assert ec2.describe_internet_gateways()["InternetGateways"] == []
+
+
+def test_create_network_completes_a_half_made_network(networks):
+    """A first run that died after CreateVpc: the rerun adds gateway and route table to that VPC."""
+    want = desired()
+    ec2 = networks.conn.ec2
+    vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=tag_specifications("vpc", "prod"))["Vpc"][
+        "VpcId"
+    ]
+    half = networks.read(want)
+    assert half["extra"] == {"internet_gateway_id": None, "route_table_id": None}
+    networks.apply({"action": "create_network"}, want, half)
+    whole = networks.read(want)
+    assert whole["id"] == vpc_id
+    assert whole["extra"]["internet_gateway_id"] and whole["extra"]["route_table_id"]
+    assert len(ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["prod"]}])["Vpcs"]) == 1
+    # a route table that lost its default route gets it back
+    ec2.delete_route(RouteTableId=whole["extra"]["route_table_id"], DestinationCidrBlock="0.0.0.0/0")
+    networks.apply({"action": "create_network"}, want, whole)
+    table = ec2.describe_route_tables(RouteTableIds=[whole["extra"]["route_table_id"]])["RouteTables"][0]
+    assert default_route_target(table) == whole["extra"]["internet_gateway_id"]
+    assert networks.read(want) == whole
+
+
+def test_delete_network_finishes_after_a_partial_delete(networks):
+    want = desired()
+    current = build(networks, want)
+    ec2 = networks.conn.ec2
+    # a first run got as far as one subnet and the gateway
+    networks.apply({"action": "delete_subnet", "subnet": current["subnets"][0]}, want, current)
+    igw = current["extra"]["internet_gateway_id"]
+    ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=current["id"])
+    ec2.delete_internet_gateway(InternetGatewayId=igw)
+    networks.apply({"action": "delete_network"}, want, current)
+    assert networks.read(want) is None
+    networks.apply({"action": "delete_network"}, want, current)  # stale current, nothing left: fine
+
+
+def test_update_tags_and_list(networks):
+    want = desired()
+    build(networks, want)
+    networks.apply({"action": "update_tags", "set": {"env": "prod"}, "remove": ["team", "Name"]}, want, None)
+    current = networks.read(want)
+    assert current["tags"] == {"env": "prod"} and current["name"] == "prod"
+    other = desired("dev")
+    networks.apply({"action": "create_network"}, {**other, "cidr": "10.1.0.0/16"}, None)
+    assert [n["name"] for n in networks.list("eu-west-1")] == ["dev", "prod"]
+
+
+def test_two_vpcs_with_one_name_is_a_conflict(networks):
+    want = desired()
+    ec2 = networks.conn.ec2
+    for cidr in ("10.0.0.0/16", "10.1.0.0/16"):
+        ec2.create_vpc(CidrBlock=cidr, TagSpecifications=tag_specifications("vpc", "prod"))
+    with pytest.raises(ConflictError) as info:
+        networks.read(want)
+    assert (info.value.cloud, info.value.resource, info.value.call) == ("aws", "vpc prod", "DescribeVpcs")
+
+
+def test_create_subnet_in_a_missing_vpc_is_not_found(networks):
+    want = desired()
+    with pytest.raises(NotFoundError):
+        networks.apply({"action": "create_subnet", "subnet": want["subnets"][0]}, want, None)
