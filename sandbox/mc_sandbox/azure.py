@@ -267,7 +267,7 @@ class AzureCloud:
         low = req.lower
         if low[:1] == ["locations"] and len(low) >= 3:
             return f"{namespace}/locations/{req.segments[2]}/read"
-        if len(req.segments) % 2 == 1 and len(req.segments) > 2:  # .../<name>/<action>
+        if len(req.segments) % 2 == 1 and len(req.segments) > 2 and method == "POST":  # .../<name>/<action>
             return f"{namespace}/{'/'.join(types)}/action"
         return f"{namespace}/{'/'.join(types)}/{_VERBS.get(method, 'read')}"
 

@@ -12,6 +12,8 @@ KUBE_SOURCE = CHECKOUT / "sandbox" / "kube"
 STATE_ENV = "MC_SANDBOX_DIR"
 TIME_FACTOR_ENV = "MC_SANDBOX_TIME_FACTOR"
 CACHE_ENV = "MC_SANDBOX_CACHE"
+# Seeds the fault sampling, so a test that injects error rates sees the same faults every run.
+SEED_ENV = "MC_SANDBOX_SEED"
 
 # At the default a 10-minute cloud operation (EKS creation) takes 10 seconds.
 DEFAULT_TIME_FACTOR = 1 / 60
@@ -44,3 +46,13 @@ def time_factor() -> float:
 def scaled(real_seconds: float, factor: float | None = None) -> float:
     """How long a cloud operation that really takes `real_seconds` takes in the sandbox."""
     return real_seconds * (time_factor() if factor is None else factor)
+
+
+def fault_seed() -> int | None:
+    raw = os.environ.get(SEED_ENV)
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{SEED_ENV} must be an integer, got {raw!r}") from None

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import pathlib
+import random
 import signal
 import threading
 import time
@@ -46,7 +47,8 @@ class Sandbox:
         self.state = state
         self.time_factor = time_factor
         self.started = time.time()
-        self.faults = FaultManager()
+        seed = config.fault_seed()
+        self.faults = FaultManager(rng=None if seed is None else random.Random(seed))  # noqa: S311
         self.kube = KubeManager(state, binary, kwok_config, self.faults)
         self.lbs = LoadBalancerController(self.faults)
         self.kube.on_cluster_change(self.lbs.on_cluster_change)
