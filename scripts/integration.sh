@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Integration targets (tests/integration/targets/<name>/) run with ansible-test against the
-# local sandbox, on the collection as installed from its built tarball.
+# Integration targets (tests/integration/targets/<name>/) run with ansible-test against a local
+# sandbox of their own, on the collection as installed from its built tarball.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 bin=$root/.venv/bin
 
-targets=$(find tests/integration/targets -mindepth 1 -maxdepth 1 -type d 2>/dev/null | sort)
+targets=$(find tests/integration/targets -mindepth 1 -maxdepth 1 -type d ! -name 'setup_*' 2>/dev/null | sort)
 if [ -z "$targets" ]; then
-  echo "==> integration: no targets in tests/integration/targets"
-  exit 0
+  echo "==> integration: no targets in tests/integration/targets" >&2
+  exit 1
 fi
 
 work=$root/.cache/integration
@@ -18,8 +18,31 @@ mkdir -p "$work/build"
 printf '==> building the collection\n'
 "$bin/ansible-galaxy" collection build --force --output-path "$work/build" . >/dev/null
 ANSIBLE_COLLECTIONS_PATH="$work/collections" "$bin/ansible-galaxy" collection install --no-deps --force -p "$work/collections" "$work"/build/multicloud-fabric-*.tar.gz >/dev/null
-cd "$work/collections/ansible_collections/multicloud/fabric"
-printf "/tests/output/\n" > .gitignore
+installed=$work/collections/ansible_collections/multicloud/fabric
+
+export MC_SANDBOX_DIR=$work/sandbox
+export MC_SANDBOX_TIME_FACTOR=${MC_SANDBOX_TIME_FACTOR:-0.01}
+export MC_SANDBOX_SEED=${MC_SANDBOX_SEED:-20261122}
+printf '==> starting a sandbox for the targets (%s)\n' "$MC_SANDBOX_DIR"
+"$bin/mc-sandbox" up --json >/dev/null
+trap '"$bin/mc-sandbox" down >/dev/null || echo "mc-sandbox down failed" >&2' EXIT
+
+"$bin/python" - "$MC_SANDBOX_DIR/endpoints.yml" "$installed/tests/integration/integration_config.yml" "$bin/mc-sandbox" <<'PY'
+import sys, yaml
+endpoints = yaml.safe_load(open(sys.argv[1]))
+config = {
+    "mc_provider": endpoints["provider_options"],
+    "mc_aws_account_id": endpoints["aws"]["account_id"],
+    "mc_sandbox_dir": str(sys.argv[1]).rsplit("/", 1)[0],
+    "mc_sandbox_cli": sys.argv[3],
+}
+with open(sys.argv[2], "w") as out:
+    yaml.safe_dump(config, out)
+PY
+chmod 600 "$installed/tests/integration/integration_config.yml"
+
+cd "$installed"
+printf "/tests/output/\n/tests/integration/integration_config.yml\n" > .gitignore
 git init -q . && git add -A
 printf '==> ansible-test integration\n'
 PATH="$bin:$PATH" "$bin/ansible-test" integration --local --python 3.11 --color no "$@"

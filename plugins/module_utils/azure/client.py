@@ -172,8 +172,8 @@ def credential_settings(params):
         given = {"azure_tenant_id": tenant, "azure_client_id": client_id, "azure_client_secret": secret}
         missing = [(name, env) for name, env in _SP_OPTIONS if not given[name]]
         if missing:
-            names = ", ".join(name for name, _ in missing)
-            envs = ", ".join(env for _, env in missing)
+            names = ", ".join(name for name, _env in missing)
+            envs = ", ".join(env for _name, env in missing)
             raise ValidationError(
                 missing[0][0],
                 f"a service principal needs {names} (environment {envs})",
@@ -372,7 +372,7 @@ def to_wire(obj):
     """An SDK model (or a plain dict) as the JSON the REST API speaks (camelCase keys)."""
     if obj is None:
         return None
-    if type(obj) is dict:
+    if obj.__class__ is dict:
         return obj
     serialize = getattr(obj, "serialize", None)
     if callable(serialize) and not hasattr(obj, "_attr_to_rest_field"):  # msrest models (older SDKs)

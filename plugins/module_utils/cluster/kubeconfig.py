@@ -16,9 +16,19 @@ import fcntl
 import os
 import tempfile
 
-import yaml
-
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import ValidationError
+
+try:
+    import yaml
+
+    HAS_YAML = True
+except ImportError:  # PyYAML comes with ansible-core on the controller
+    HAS_YAML = False
+
+
+def _require_yaml():
+    if not HAS_YAML:
+        raise ValidationError("kubeconfig", "needs the Python package PyYAML (pip install PyYAML)")
 
 
 def entry(cluster, user, context):
@@ -71,6 +81,7 @@ def remove(config, context):
 
 
 def _load(path):
+    _require_yaml()
     try:
         with open(path, encoding="utf-8") as handle:
             data = yaml.safe_load(handle)
@@ -83,14 +94,21 @@ def _load(path):
     return data
 
 
+# User fields that hold short-lived credentials the clouds hand out anew on every request.
+CREDENTIAL_FIELDS = ("token", "client-certificate-data", "client-key-data")
+
+
 def _without_tokens(config):
-    """``config`` with bearer tokens blanked: a refreshed short-lived token is not a change."""
+    """``config`` with credentials blanked: a refreshed token or client certificate is not a change."""
     if not config:
         return config
     stripped = copy.deepcopy(config)
     for user in stripped.get("users") or []:
-        if isinstance(user.get("user"), dict) and "token" in user["user"]:
-            user["user"]["token"] = ""
+        entry = user.get("user")
+        if isinstance(entry, dict):
+            for field in CREDENTIAL_FIELDS:
+                if field in entry:
+                    entry[field] = ""
     return stripped
 
 
@@ -98,7 +116,7 @@ def update_file(path, change, check_mode=False):
     """Apply ``change(config) -> config`` to the kubeconfig at ``path`` under its lock.
 
     Returns True when the file changed or would change in check mode, not counting refreshed
-    tokens (they are still written).
+    credentials (they are still written).
     """
     path = os.path.abspath(os.path.expanduser(path))
     directory = os.path.dirname(path)

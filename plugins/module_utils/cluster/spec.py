@@ -77,7 +77,7 @@ def _desired_version(value):
     found = VERSION.match(text)
     if not found:
         raise ValidationError("kubernetes_version", f"{value!r} is not a Kubernetes version like 1.31")
-    if found.group(3) is not None or text != text.split("-")[0].split("+")[0]:
+    if found.group(3) is not None or text != text.split("-", maxsplit=1)[0].split("+", maxsplit=1)[0]:
         raise ValidationError(
             "kubernetes_version",
             f"give MAJOR.MINOR ({minor_version(text)}), not {text}: each cloud picks its own patch release",
@@ -175,6 +175,13 @@ def _network(cloud, value):
         raise ValidationError("network", "expected a dictionary (mc_network's result or explicit IDs)")
     if value.get("cloud") and value["cloud"] != cloud:
         raise ValidationError("network", f"this network belongs to {value['cloud']}, the cluster to {cloud}")
+    known = {"id", "subnet_ids", "pods_range", "services_range", "subnets", "cloud", "region", "name", "cidr"}
+    known |= {"tags", "provider", "extra", "status"}
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise ValidationError(
+            f"network.{unknown[0]}", "unknown key; expected id, subnet_ids, pods_range, services_range"
+        )
     network["id"] = value.get("id")
     subnet_ids = value.get("subnet_ids")
     node_subnets = [s for s in value.get("subnets") or [] if (s.get("role") or "nodes") == "nodes"]

@@ -116,3 +116,13 @@ def wait_argument_spec():
 def provider_params(params, provider):
     """The values of one provider's options out of a module's parameters."""
     return {name: params.get(name) for name in PROVIDER_OPTIONS[provider]}
+
+
+def resource_argument_spec(clouds=("aws", "gcp", "azure")):
+    """``cloud``, ``name``, ``region`` and ``state``: what names one resource in one cloud."""
+    return {
+        "cloud": {"type": "str", "required": True, "choices": list(clouds)},
+        "name": {"type": "str", "required": True},
+        "region": {"type": "str", "required": True},
+        "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    }

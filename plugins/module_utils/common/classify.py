@@ -169,8 +169,23 @@ def _trim(message):
     return message
 
 
+def _chain_names(exc, depth=6):
+    """Class names of ``exc`` and of the exceptions it wraps (cause, context, exception args):
+    SDKs wrap a certificate failure in their own transport error."""
+    names, seen, todo = set(), set(), [exc]
+    while todo and len(seen) < depth:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        names |= _class_names(current)
+        todo += [current.__cause__, current.__context__]
+        todo += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
+    return names
+
+
 def _connection_info(exc, names):
-    if names & _TLS_ERRORS:
+    if (names | _chain_names(exc)) & _TLS_ERRORS or "CERTIFICATE_VERIFY_FAILED" in str(exc):
         return ErrorInfo(E.API, code="TLS", message=_trim(exc))
     if names & _CONNECTION_ERRORS:
         return ErrorInfo(E.TRANSIENT, code=type(exc).__name__, message=_trim(exc))

@@ -226,27 +226,34 @@ def normalize_network(params, zones=None):
 
 
 def _validate_subnets(cloud, net, subnets, zones, explicit):
-    def where(i):
-        return f"subnets[{i}]" if explicit else "subnet_count"
-
+    """Names first, then ranges (inside the network, no overlaps), then roles and zones, so the
+    error names the first real problem whatever the cloud."""
     seen = {}
-    ranges = []  # (network, field)
     for i, subnet in enumerate(subnets):
-        field = f"subnets[{i}]"
+        field = f"subnets[{i}].name"
         if subnet["name"] in seen:
-            raise ValidationError(
-                f"{field}.name", f"{subnet['name']!r} is used twice (also subnets[{seen[subnet['name']]}])"
-            )
+            raise ValidationError(field, f"{subnet['name']!r} is used twice (also subnets[{seen[subnet['name']]}])")
         seen[subnet["name"]] = i
         if cloud == "gcp" and not GCP_NAME.match(subnet["name"]):
-            raise ValidationError(f"{field}.name", "GCP names are 1-63 lowercase letters, digits and dashes")
+            raise ValidationError(field, "GCP names are 1-63 lowercase letters, digits and dashes")
+
+    ranges = []  # (network, field)
+    for i, subnet in enumerate(subnets):
         block = ipaddress.ip_network(subnet["cidr"])
         if not block.subnet_of(net):
-            raise ValidationError(f"{field}.cidr", f"{block} is not inside the network's {net}")
-        ranges.append((block, f"{field}.cidr" if explicit else "subnet_prefix"))
+            raise ValidationError(f"subnets[{i}].cidr", f"{block} is not inside the network's {net}")
+        ranges.append((block, f"subnets[{i}].cidr" if explicit else "subnet_prefix"))
         for r_index, item in enumerate(subnet["secondary_ranges"]):
-            r_field = f"{field}.secondary_ranges[{r_index}].cidr" if explicit else f"{item['name']}_cidr"
+            r_field = f"subnets[{i}].secondary_ranges[{r_index}].cidr" if explicit else f"{item['name']}_cidr"
             ranges.append((ipaddress.ip_network(item["cidr"]), r_field))
+    for a, (block_a, field_a) in enumerate(ranges):
+        for block_b, field_b in ranges[a + 1 :]:
+            if block_a.overlaps(block_b):
+                raise ValidationError(field_b, f"{block_b} overlaps {block_a} ({field_a})")
+
+    for i, subnet in enumerate(subnets):
+        field = f"subnets[{i}]"
+        block = ipaddress.ip_network(subnet["cidr"])
         if subnet["role"] == "gateway":
             if cloud != "azure":
                 raise ValidationError(f"{field}.role", "gateway subnets exist only on azure")
@@ -270,10 +277,7 @@ def _validate_subnets(cloud, net, subnets, zones, explicit):
                 )
         elif subnet["zone"]:
             raise ValidationError(f"{field}.zone", f"{cloud} subnets are regional; remove zone")
-    for a in range(len(ranges)):
-        for b in range(a + 1, len(ranges)):
-            if ranges[a][0].overlaps(ranges[b][0]):
-                raise ValidationError(ranges[b][1], f"{ranges[b][0]} overlaps {ranges[a][0]} ({ranges[a][1]})")
+
     nodes = [s for s in subnets if s["role"] == "nodes"]
     if not nodes:
         raise ValidationError("subnets", "at least one subnet with role nodes is needed")
@@ -281,7 +285,7 @@ def _validate_subnets(cloud, net, subnets, zones, explicit):
         node_zones = {s["zone"] for s in nodes}
         if len(nodes) < AWS_MIN_ZONES or (None not in node_zones and len(node_zones) < AWS_MIN_ZONES):
             raise ValidationError(
-                where(0) if explicit else "subnet_count",
+                "subnets[0]" if explicit else "subnet_count",
                 "EKS needs node subnets in at least two availability zones",
             )
 
@@ -307,10 +311,15 @@ def plan_network(current, desired, state="present", purge_subnets=False):
         return actions
 
     immutable = []
-    if current.get("cidr") != desired["cidr"]:
+    # A GCP network made elsewhere records no address space (None): nothing to compare.
+    if current.get("cidr") is not None and current["cidr"] != desired["cidr"]:
         immutable.append(("cidr", current.get("cidr"), desired["cidr"], "a network's address space is fixed here"))
     existing = {s["name"]: s for s in current.get("subnets") or []}
     actions = []
+    extra = current.get("extra") or {}
+    if desired["cloud"] == "aws" and not (extra.get("internet_gateway_id") and extra.get("route_table_id")):
+        # A create that stopped half way: creating the network again fills in what is missing.
+        actions.append({"action": "create_network"})
     for i, subnet in enumerate(desired["subnets"]):
         have = existing.get(subnet["name"])
         if have is None:

@@ -468,7 +468,7 @@ def test_read_fetches_the_ca_once_per_connection(adapter):
 
 
 def test_read_of_a_busy_cluster_does_not_ask_for_credentials(adapter):
-    _, clusters, cs = adapter
+    _conn, clusters, cs = adapter
     cs.managed_clusters.get.return_value = cluster_json(state="Creating")
     assert clusters.read(desired())["ca_data"] is None
     cs.managed_clusters.list_cluster_user_credentials.assert_not_called()
@@ -477,13 +477,13 @@ def test_read_of_a_busy_cluster_does_not_ask_for_credentials(adapter):
 
 
 def test_read_survives_a_credential_call_that_is_refused(adapter):
-    _, clusters, cs = adapter
+    _conn, clusters, cs = adapter
     cs.managed_clusters.list_cluster_user_credentials.side_effect = http_error(403, "AuthorizationFailed")
     assert clusters.read(desired())["ca_data"] is None
 
 
 def test_actions_send_what_aks_expects(adapter):
-    _, clusters, cs = adapter
+    _conn, clusters, cs = adapter
     current = K.cluster_from_arm(cluster_json(), desired=desired())
     clusters.apply({"action": "create_cluster"}, desired(), None)
     args = cs.managed_clusters.begin_create_or_update.call_args
@@ -522,7 +522,7 @@ def test_actions_send_what_aks_expects(adapter):
 
 
 def test_wait_returns_the_idle_cluster(adapter, clock):
-    _, clusters, cs = adapter
+    _conn, clusters, cs = adapter
     cs.managed_clusters.get.side_effect = [cluster_json(pool_state="Scaling"), cluster_json()]
     clusters.apply({"action": "update_node_pool", "pool": "system", "changes": {"count": 4}}, desired(), None)
     current = clusters.wait(desired(), {"action": "update_node_pool"}, Deadline(60, clock=clock))
@@ -531,7 +531,7 @@ def test_wait_returns_the_idle_cluster(adapter, clock):
 
 
 def test_a_failed_operation_stops_the_wait_with_its_message(adapter, clock):
-    _, clusters, cs = adapter
+    _conn, clusters, cs = adapter
     cs.managed_clusters.begin_create_or_update.return_value = Poller(http_error(200, "QuotaExceeded", "no cores"))
     clusters.apply({"action": "create_cluster"}, desired(), None)
     with pytest.raises(E.ResourceFailedError) as info:
@@ -543,7 +543,7 @@ def test_a_failed_operation_stops_the_wait_with_its_message(adapter, clock):
 
 
 def test_throttled_polling_falls_back_to_reading(adapter, clock):
-    _, clusters, cs = adapter
+    _conn, clusters, cs = adapter
     cs.managed_clusters.begin_create_or_update.return_value = Poller(http_error(429, "TooManyRequests"))
     failed = cluster_json(state="Failed", status={"provisioningError": {"code": "X", "message": "broken"}})
     cs.managed_clusters.get.side_effect = [
@@ -558,7 +558,7 @@ def test_throttled_polling_falls_back_to_reading(adapter, clock):
 
 
 def test_auth_errors_while_polling_keep_their_kind(adapter, clock):
-    _, clusters, cs = adapter
+    _conn, clusters, cs = adapter
     cs.managed_clusters.begin_update_tags.return_value = Poller(http_error(401, "InvalidAuthenticationToken"))
     clusters.apply({"action": "update_tags", "tags": {}}, desired(), None)
     with pytest.raises(E.AuthenticationError):
@@ -566,7 +566,7 @@ def test_auth_errors_while_polling_keep_their_kind(adapter, clock):
 
 
 def test_delete_waits_until_the_cluster_is_gone(adapter, clock):
-    _, clusters, cs = adapter
+    _conn, clusters, cs = adapter
     clusters.apply({"action": "delete_cluster"}, desired(), K.cluster_from_arm(cluster_json()))
     cs.managed_clusters.get.side_effect = [cluster_json(state="Deleting"), http_error(404, "ResourceNotFound")]
     assert clusters.wait(desired(), {"action": "delete_cluster"}, Deadline(60, clock=clock)) is None
@@ -574,7 +574,7 @@ def test_delete_waits_until_the_cluster_is_gone(adapter, clock):
 
 
 def test_the_wait_times_out_at_the_deadline(adapter, clock):
-    _, clusters, cs = adapter
+    _conn, clusters, cs = adapter
     cs.managed_clusters.get.return_value = cluster_json(state="Creating")
     with pytest.raises(E.WaitTimeoutError) as info:
         clusters.wait(desired(), {"action": "create_cluster"}, Deadline(10, clock=clock))
@@ -583,7 +583,7 @@ def test_the_wait_times_out_at_the_deadline(adapter, clock):
 
 
 def test_list_uses_the_profiles_and_filters_by_region(adapter):
-    _, clusters, cs = adapter
+    _conn, clusters, cs = adapter
     other = dict(cluster_json(), location="eastus", name="aks2", id=CLUSTER_ID.replace("aks1", "aks2"))
     cs.managed_clusters.list.return_value = iter([cluster_json(), other])
     listed = clusters.list(region="westeurope")

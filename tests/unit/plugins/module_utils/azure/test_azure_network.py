@@ -169,7 +169,7 @@ class FakeResponse:
 
 
 def test_create_network_creates_the_missing_group_then_the_vnet(adapter):
-    _, networks, network, resources = adapter
+    _conn, networks, network, resources = adapter
     resources.resource_groups.check_existence.return_value = False
     networks.apply({"action": "create_network"}, desired(), None)
     resources.resource_groups.create_or_update.assert_called_once_with(
@@ -181,7 +181,7 @@ def test_create_network_creates_the_missing_group_then_the_vnet(adapter):
 
 
 def test_an_existing_group_or_an_unmanaged_one_is_left_alone(adapter):
-    _, networks, _, resources = adapter
+    _conn, networks, _network_client, resources = adapter
     resources.resource_groups.check_existence.return_value = True
     networks.apply({"action": "create_network"}, desired(), None)
     networks.apply(
@@ -194,7 +194,7 @@ def test_an_existing_group_or_an_unmanaged_one_is_left_alone(adapter):
 
 
 def test_subnets_tags_and_reads(adapter):
-    _, networks, network, _ = adapter
+    _conn, networks, network, _resources = adapter
     gateway = desired()["subnets"][1]
     networks.apply({"action": "create_subnet", "subnet": dict(gateway, name="whatever")}, desired(), None)
     args = network.subnets.begin_create_or_update.call_args.args
@@ -213,7 +213,7 @@ def test_subnets_tags_and_reads(adapter):
 
 
 def test_list_filters_by_region(adapter):
-    _, networks, network, _ = adapter
+    _conn, networks, network, _resources = adapter
     other = dict(vnet_json(), location="eastus", id=VNET_ID.replace("net1", "net2"), name="net2")
     network.virtual_networks.list_all.return_value = iter([vnet_json(), other])
     assert [n["name"] for n in networks.list(region="West Europe")] == ["net1"]
@@ -223,7 +223,7 @@ def test_list_filters_by_region(adapter):
 
 
 def test_delete_network_deletes_a_managed_group_only_when_nothing_else_is_left(adapter):
-    _, networks, network, resources = adapter
+    _conn, networks, network, resources = adapter
     current = N.network_from_arm(vnet_json(), desired())
     # ARM's listing may still show the VNet just deleted: that one does not count
     resources.resources.list_by_resource_group.return_value = iter([{"id": VNET_ID.upper()}])
@@ -235,7 +235,7 @@ def test_delete_network_deletes_a_managed_group_only_when_nothing_else_is_left(a
 
 
 def test_a_group_with_other_resources_is_kept(adapter):
-    _, networks, _, resources = adapter
+    _conn, networks, _network_client, resources = adapter
     current = N.network_from_arm(vnet_json(), desired())
     resources.resources.list_by_resource_group.return_value = iter([{"id": "/subscriptions/x/.../storageAccounts/s"}])
     networks.apply({"action": "delete_network"}, desired(), current)
@@ -244,7 +244,7 @@ def test_a_group_with_other_resources_is_kept(adapter):
 
 
 def test_a_group_whose_content_cannot_be_listed_is_kept(adapter):
-    _, networks, _, resources = adapter
+    _conn, networks, _network_client, resources = adapter
     current = N.network_from_arm(vnet_json(), desired())
     resources.resources.list_by_resource_group.side_effect = not_found("InvalidResourceType")
     networks.apply({"action": "delete_network"}, desired(), current)
@@ -253,7 +253,7 @@ def test_a_group_whose_content_cannot_be_listed_is_kept(adapter):
 
 
 def test_an_unmanaged_group_is_never_deleted(adapter):
-    _, networks, _, resources = adapter
+    _conn, networks, _network_client, resources = adapter
     unmanaged = desired(provider={"project": None, "resource_group": "rg1", "create_resource_group": False})
     networks.apply({"action": "delete_network"}, unmanaged, None)
     resources.resources.list_by_resource_group.assert_not_called()
@@ -261,7 +261,7 @@ def test_an_unmanaged_group_is_never_deleted(adapter):
 
 
 def test_throttled_polling_is_confirmed_by_reading(adapter, clock):
-    _, networks, network, _ = adapter
+    _conn, networks, network, _resources = adapter
 
     class Throttled(Done):
         def wait(self, timeout=None):
@@ -277,7 +277,7 @@ def test_throttled_polling_is_confirmed_by_reading(adapter, clock):
 
 
 def test_a_failed_operation_raises_its_error(adapter):
-    _, networks, network, _ = adapter
+    _conn, networks, network, _resources = adapter
 
     class Failed(Done):
         def wait(self, timeout=None):

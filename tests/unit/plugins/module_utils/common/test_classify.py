@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import email.utils
+import ssl
 
 import cloudflare
 import google.auth.exceptions as ga
@@ -237,3 +238,12 @@ def test_long_messages_are_trimmed():
     info = classify_error("aws", aws_error("InternalError", 500, message="x" * 5000))
     assert len(info.message) == 1000
     assert info.message.endswith("...")
+
+
+def test_tls_failure_wrapped_by_google_auth_is_not_retried():
+    inner = ssl.SSLCertVerificationError("certificate verify failed: self-signed certificate")
+    wrapped = ga.TransportError(inner)
+    wrapped.__cause__ = inner
+    error = translate_error("gcp", wrapped, resource="token", call="refresh")
+    assert not error.retryable
+    assert error.code == "TLS" and "ca_bundle" in error.describe()

@@ -26,6 +26,8 @@ def params(**overrides):
 def current_of(desired, **extra):
     """What an adapter would read back after creating ``desired``."""
     current = dict(desired, id="net-1", tags=desired["tags"] or {})
+    if desired["cloud"] == "aws":
+        current["extra"] = {"internet_gateway_id": "igw-1", "route_table_id": "rtb-1"}
     current["subnets"] = [dict(s, id=f"sub-{i}") for i, s in enumerate(desired["subnets"])]
     current.update(extra)
     return current
@@ -242,3 +244,10 @@ def test_expected_after_predicts_the_created_network():
     assert after["cidr"] == "10.0.0.0/16" and after["tags"] == {"team": "platform"}
     assert [s["name"] for s in after["subnets"]] == ["fabric-us-east-1a", "fabric-us-east-1b"]
     assert expected_after(current_of(desired), desired, [{"action": "delete_network"}]) is None
+
+
+def test_half_created_aws_network_is_completed():
+    desired = normalize_network(params(), ZONES)
+    current = current_of(desired)
+    current["extra"]["internet_gateway_id"] = None
+    assert plan_network(current, desired) == [{"action": "create_network"}]

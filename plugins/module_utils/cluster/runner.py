@@ -1,0 +1,319 @@
+# -*- coding: utf-8 -*-
+# Copyright: multicloud.fabric contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Glue of ``mc_cluster`` and ``mc_cluster_info``: normalise, read, plan, act, wait, report.
+
+Decisions are made by the pure planner (``cluster/spec.py``); calls to a cloud by its adapter
+(``<cloud>/cluster.py``). This file only sequences them and builds the result.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.multicloud.fabric.plugins.module_utils.cluster import kubeconfig as kcfg
+from ansible_collections.multicloud.fabric.plugins.module_utils.cluster import nodes
+from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.spec import (
+    cluster_result,
+    context_name,
+    expected_after,
+    expected_nodes,
+    normalize_cluster,
+    plan_cluster,
+    portable_spec,
+)
+from ansible_collections.multicloud.fabric.plugins.module_utils.common import clouds
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import (
+    provider_argument_spec,
+    resource_argument_spec,
+    wait_argument_spec,
+)
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.diff import build_diff
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
+    ResourceFailedError,
+    ValidationError,
+)
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.waiter import Waiter
+from ansible_collections.multicloud.fabric.plugins.module_utils.network.runner import PENDING_ID
+
+TRANSITIONAL = ("CREATING", "UPDATING")
+
+
+def cluster_argument_spec():
+    pool = {
+        "name": {"type": "str", "required": True},
+        "count": {"type": "int"},
+        "min_count": {"type": "int"},
+        "max_count": {"type": "int"},
+        "size": {"type": "str", "choices": ["small", "medium", "large", "xlarge"]},
+        "machine_type": {"type": "str"},
+        "labels": {"type": "dict"},
+        "taints": {
+            "type": "list",
+            "elements": "dict",
+            "options": {
+                "key": {"type": "str", "required": True, "no_log": False},
+                "value": {"type": "str"},
+                "effect": {
+                    "type": "str",
+                    "choices": ["NoSchedule", "PreferNoSchedule", "NoExecute"],
+                    "default": "NoSchedule",
+                },
+            },
+        },
+        "spot": {"type": "bool", "default": False},
+        "disk_size_gb": {"type": "int"},
+    }
+    spec = {
+        "kubernetes_version": {"type": "str"},
+        "endpoint_access": {"type": "str", "choices": ["public", "private"], "default": "public"},
+        "node_pools": {"type": "list", "elements": "dict", "options": pool},
+        "purge_node_pools": {"type": "bool", "default": True},
+        # A plain dict: it takes mc_network's whole result as well as explicit IDs (checked by the planner).
+        "network": {"type": "dict"},
+        "tags": {"type": "dict"},
+        "purge_tags": {"type": "bool", "default": True},
+        "aws": {
+            "type": "dict",
+            "options": {
+                "role_arn": {"type": "str"},
+                "node_role_arn": {"type": "str"},
+                "security_group_ids": {"type": "list", "elements": "str"},
+            },
+        },
+        "gcp": {
+            "type": "dict",
+            "options": {
+                "project": {"type": "str"},
+                "release_channel": {
+                    "type": "str",
+                    "choices": ["RAPID", "REGULAR", "STABLE", "EXTENDED", "UNSPECIFIED"],
+                },
+            },
+        },
+        "azure": {
+            "type": "dict",
+            "options": {
+                "resource_group": {"type": "str"},
+                "dns_prefix": {"type": "str"},
+                "network_plugin": {"type": "str", "choices": ["azure", "kubenet", "none"]},
+            },
+        },
+        "wait_for_nodes": {"type": "bool", "default": False},
+        "kubeconfig": {
+            "type": "dict",
+            "options": {
+                "path": {"type": "path", "required": True},
+                "context": {"type": "str"},
+                "auth": {"type": "str", "choices": ["token", "exec"], "default": "token"},
+            },
+        },
+        "return_kubeconfig": {"type": "bool", "default": False},
+    }
+    spec.update(resource_argument_spec())
+    spec.update(provider_argument_spec("aws", "gcp", "azure", "cloudflare"))
+    spec.update(wait_argument_spec())
+    return spec
+
+
+def _clean(params):
+    """Module params with the suboption dicts AnsibleModule fills with None turned into plain input."""
+    params = dict(params)
+    for key in ("aws", "gcp", "azure"):
+        if params.get(key):
+            params[key] = {k: v for k, v in params[key].items() if v is not None}
+    if params.get("network"):
+        params["network"] = {k: v for k, v in params["network"].items() if v is not None}
+    return params
+
+
+def adapter(module, desired):
+    cloud = desired["cloud"]
+    params = dict(module.params)
+    if cloud == "gcp" and desired["provider"].get("project"):
+        params["gcp_project"] = desired["provider"]["project"]
+    connection = clouds.connect(cloud, params, module.retrier(cloud), region=desired["region"])
+    return clouds.clusters(cloud, connection)
+
+
+def _settle(clusters, desired, deadline, interval=clouds.POLL_INTERVAL):
+    """Wait until a cluster a previous run left CREATING/UPDATING is idle, so planning sees the truth."""
+
+    def state(cluster):
+        pools = [p.get("status") for p in cluster.get("node_pools") or []]
+        if cluster["status"] == "FAILED" or "FAILED" in pools:
+            return "FAILED"
+        if cluster["status"] in TRANSITIONAL or any(s in TRANSITIONAL for s in pools):
+            return cluster["status"] if cluster["status"] in TRANSITIONAL else "UPDATING"
+        return cluster["status"]
+
+    waiter = Waiter(
+        desired["cloud"],
+        f"cluster {desired['name']}",
+        state_of=state,
+        success=("ACTIVE", "DELETING", "ABSENT"),
+        failure=("FAILED",),
+        failure_message=_failure_message,
+        interval=interval,
+        max_interval=30.0,
+    )
+    return waiter.wait(lambda: clusters.read(desired), deadline=deadline)
+
+
+def _failure_message(cluster):
+    messages = [cluster.get("status_message") or ""]
+    messages += [
+        f"node pool {p['name']}: {p.get('status_message') or p.get('provider_status')}"
+        for p in cluster.get("node_pools") or []
+        if p.get("status") == "FAILED"
+    ]
+    return "; ".join(m for m in messages if m) or cluster.get("provider_status")
+
+
+def _kube_entry(clusters, current, options):
+    context = context_name(current, options.get("context"))
+    user = clusters.kube_user(current, mode=options.get("auth") or "token")
+    return context, kcfg.entry(current, user, context)
+
+
+def ensure(module):
+    params = _clean(module.params)
+    state = params["state"]
+    desired = normalize_cluster(params)
+    if not module.check_mode and PENDING_ID in [desired["network"]["id"], *desired["network"]["subnet_ids"]]:
+        raise ValidationError(
+            "network", "the network has not been created yet (it comes from a check-mode run of mc_network)"
+        )
+    clusters = adapter(module, desired)
+    deadline = module.deadline()
+    current = clusters.read(desired)
+    if current is not None and state == "present":
+        if current["status"] == "FAILED":
+            raise ResourceFailedError(
+                f"the cluster is in state {current.get('provider_status')}: {_failure_message(current)}",
+                cloud=desired["cloud"],
+                resource=f"cluster {desired['name']}",
+                call="read",
+                advice="delete it (state: absent) and run again to recreate it",
+            )
+        if not module.check_mode and module.params["wait"] and current["status"] in TRANSITIONAL:
+            current = _settle(clusters, desired, deadline)
+    actions = plan_cluster(current, desired, state, params["purge_node_pools"])
+    before, after = portable_spec(current), expected_after(current, desired, actions)
+    result = {
+        "changed": bool(actions),
+        "actions": actions,
+        "diff": build_diff(
+            before, after, module.secret_values, f"{desired['cloud']} cluster {desired['name']}", "planned"
+        ),
+    }
+    if not module.check_mode:
+        for index, action in enumerate(actions):
+            clusters.apply(action, desired, current)
+            if module.params["wait"] or index < len(actions) - 1:
+                current = clusters.wait(desired, action, deadline)
+            else:
+                current = clusters.read(desired)
+    result["cluster"] = cluster_result(current)
+
+    options = params.get("kubeconfig")
+    if options:
+        _kubeconfig(module, clusters, desired, current, result)
+    if state == "present" and current is not None and current["status"] == "ACTIVE" and not module.check_mode:
+        if params["return_kubeconfig"] or params["wait_for_nodes"]:
+            entry = result.pop("_entry", None) or _kube_entry(clusters, current, options or {})[1]
+            if params["return_kubeconfig"]:
+                result["kubeconfig"] = entry
+            if params["wait_for_nodes"]:
+                expected = expected_nodes(current)
+                ready, _total = nodes.wait_ready(
+                    entry,
+                    expected,
+                    module.retrier("kubernetes"),
+                    deadline,
+                    cloud=desired["cloud"],
+                    name=desired["name"],
+                )
+                result["nodes_ready"] = ready
+    result.pop("_entry", None)
+    return result
+
+
+def _kubeconfig(module, clusters, desired, current, result):
+    options = module.params["kubeconfig"]
+    path = options["path"]
+    context = context_name(desired, options.get("context"))
+    result["kubeconfig_path"] = path
+    result["kube_context"] = context
+    if module.params["state"] == "absent":
+        if kcfg.remove_file(path, context, module.check_mode):
+            result["changed"] = True
+        return
+    if module.check_mode:
+        # A cluster about to be created will be written; an existing one only if its entry differs.
+        if current is None or not kcfg.has_context(path, context, current):
+            result["changed"] = True
+        return
+    if current is None or current.get("status") != "ACTIVE":
+        status = current.get("status") if current else "not created yet"
+        module.warn(f"cluster {desired['name']} is {status}: kubeconfig not written yet")
+        return
+    context, entry = _kube_entry(clusters, current, options)
+    result["_entry"] = entry
+    if kcfg.merge_file(path, entry):
+        result["changed"] = True
+
+
+def info_argument_spec():
+    spec = {
+        "clouds": {"type": "list", "elements": "str", "required": True, "choices": ["aws", "gcp", "azure"]},
+        "regions": {"type": "list", "elements": "str"},
+        "name": {"type": "str"},
+        "projects": {"type": "list", "elements": "str"},
+        "resource_groups": {"type": "list", "elements": "str"},
+        "return_kubeconfig": {"type": "bool", "default": False},
+        "kubeconfig_auth": {"type": "str", "choices": ["token", "exec"], "default": "token"},
+    }
+    spec.update(provider_argument_spec("aws", "gcp", "azure", "cloudflare"))
+    return spec
+
+
+def scopes(cloud, params):
+    """``(region, provider)`` pairs to list for ``cloud``: AWS lists per region; GCP per project
+    (all locations, filtered after); Azure per resource group or the whole subscription."""
+    regions = params.get("regions") or []
+    if cloud == "aws":
+        if not regions:
+            raise ValidationError("regions", "listing EKS clusters needs the AWS regions to look in")
+        return [(region, None) for region in regions]
+    if cloud == "gcp":
+        projects = params.get("projects") or [params.get("gcp_project")]
+        return [(None, {"project": project}) for project in projects]
+    groups = params.get("resource_groups") or [None]
+    return [(None, {"resource_group": group}) for group in groups]
+
+
+def in_regions(location, regions):
+    """Whether ``location`` is one of ``regions`` or a zone of one (GCP zonal clusters)."""
+    return any(location == region or location.startswith(f"{region}-") for region in regions)
+
+
+def info(module):
+    params = module.params
+    found = []
+    for cloud in params["clouds"]:
+        for region, provider in scopes(cloud, params):
+            options = dict(params)
+            if provider and provider.get("project"):
+                options["gcp_project"] = provider["project"]
+            connection = clouds.connect(cloud, options, module.retrier(cloud), region=region)
+            adapter_ = clouds.clusters(cloud, connection)
+            for cluster in adapter_.list(region=region, provider=provider):
+                if params.get("name") and cluster["name"] != params["name"]:
+                    continue
+                if params.get("regions") and not in_regions(cluster["region"], params["regions"]):
+                    continue
+                item = cluster_result(cluster)
+                if params["return_kubeconfig"] and cluster["status"] == "ACTIVE":
+                    item["kubeconfig"] = _kube_entry(adapter_, cluster, {"auth": params["kubeconfig_auth"]})[1]
+                found.append(item)
+    found.sort(key=lambda c: (c["cloud"], c["region"], c["name"]))
+    return {"changed": False, "clusters": found}

@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright: multicloud.fabric contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Glue of ``mc_network`` and ``mc_network_info``: normalise, read, plan, act, report."""
+
+from __future__ import annotations
+
+from ansible_collections.multicloud.fabric.plugins.module_utils.common import clouds
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import (
+    provider_argument_spec,
+    resource_argument_spec,
+    wait_argument_spec,
+)
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.diff import build_diff
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import ValidationError
+from ansible_collections.multicloud.fabric.plugins.module_utils.network.spec import (
+    expected_after,
+    normalize_network,
+    plan_network,
+    portable_view,
+)
+
+# Subnet IDs a check-mode run cannot know yet; mc_cluster accepts them only in check mode.
+PENDING_ID = "(known after apply)"
+
+
+def network_argument_spec():
+    spec = {
+        "cidr": {"type": "str"},
+        "subnets": {
+            "type": "list",
+            "elements": "dict",
+            "options": {
+                "name": {"type": "str", "required": True},
+                "cidr": {"type": "str", "required": True},
+                "zone": {"type": "str"},
+                "role": {"type": "str", "choices": ["nodes", "gateway"], "default": "nodes"},
+                "secondary_ranges": {
+                    "type": "list",
+                    "elements": "dict",
+                    "options": {"name": {"type": "str", "required": True}, "cidr": {"type": "str", "required": True}},
+                },
+            },
+        },
+        "subnet_count": {"type": "int"},
+        "subnet_prefix": {"type": "int"},
+        "pods_cidr": {"type": "str"},
+        "services_cidr": {"type": "str"},
+        "gateway_subnet": {"type": "bool"},
+        "gateway_subnet_prefix": {"type": "int", "default": 27},
+        "allow_public_cidr": {"type": "bool", "default": False},
+        "tags": {"type": "dict"},
+        "purge_tags": {"type": "bool", "default": True},
+        "purge_subnets": {"type": "bool", "default": False},
+        "azure": {
+            "type": "dict",
+            "options": {
+                "resource_group": {"type": "str"},
+                "create_resource_group": {"type": "bool", "default": True},
+            },
+        },
+    }
+    spec.update(resource_argument_spec())
+    spec.update(provider_argument_spec("aws", "gcp", "azure", "cloudflare"))
+    spec.update(wait_argument_spec())
+    return spec
+
+
+def _adapter(module, cloud, region, project=None):
+    params = dict(module.params)
+    if project:
+        params["gcp_project"] = project
+    connection = clouds.connect(cloud, params, module.retrier(cloud), region=region)
+    return clouds.networks(cloud, connection)
+
+
+def _needs_zones(params):
+    if params["cloud"] != "aws" or params["state"] != "present":
+        return False
+    return not params.get("subnets") or any(not s.get("zone") for s in params["subnets"])
+
+
+def ensure(module):
+    params = module.params
+    if params["cloud"] == "gcp" and params.get("tags"):
+        module.warn("gcp: Compute Engine networks have no labels; tags are not applied to the network")
+    networks = _adapter(module, params["cloud"], params["region"])
+    zones = networks.zones(params["region"]) if _needs_zones(params) else None
+    desired = normalize_network(params, zones)
+    current = networks.read(desired)
+    actions = plan_network(current, desired, params["state"], params["purge_subnets"])
+    after = expected_after(current, desired, actions)
+    result = {
+        "changed": bool(actions),
+        "actions": actions,
+        "diff": build_diff(
+            portable_view(current),
+            portable_view(after),
+            module.secret_values,
+            f"{desired['cloud']} network {desired['name']}",
+        ),
+    }
+    if module.check_mode:
+        view = portable_view(after)
+        if view:
+            view["id"] = view.get("id") or PENDING_ID
+            for subnet in view["subnets"]:
+                subnet["id"] = subnet.get("id") or PENDING_ID
+        result["network"] = view or {}
+        return result
+    for action in actions:
+        networks.apply(action, desired, current)
+    for warning in getattr(networks, "warnings", []):
+        module.warn(warning)
+    if actions:
+        current = networks.read(desired)
+    result["network"] = portable_view(current) or {}
+    return result
+
+
+def info_argument_spec():
+    spec = {
+        "cloud": {"type": "str", "required": True, "choices": ["aws", "gcp", "azure"]},
+        "region": {"type": "str"},
+        "name": {"type": "str"},
+        "azure": {"type": "dict", "options": {"resource_group": {"type": "str"}}},
+    }
+    spec.update(provider_argument_spec("aws", "gcp", "azure", "cloudflare"))
+    return spec
+
+
+def info(module):
+    params = module.params
+    cloud = params["cloud"]
+    if cloud == "aws" and not params.get("region"):
+        raise ValidationError("region", "listing AWS VPCs needs the region to look in")
+    networks = _adapter(module, cloud, params.get("region"))
+    provider = None
+    if cloud == "azure" and (params.get("azure") or {}).get("resource_group"):
+        provider = {"resource_group": params["azure"]["resource_group"]}
+    found = []
+    for network in networks.list(region=params.get("region"), provider=provider):
+        if params.get("name") and network["name"] != params["name"]:
+            continue
+        if params.get("region") and network.get("region") not in (None, params["region"]):
+            continue
+        found.append(portable_view(network))
+    found.sort(key=lambda n: (n["region"] or "", n["name"]))
+    return {"changed": False, "networks": found}
