@@ -31,20 +31,33 @@ def _require_yaml():
         raise ValidationError("kubeconfig", "needs the Python package PyYAML (pip install PyYAML)")
 
 
+def _plain(obj):
+    """Plain dicts, lists and strings: templated values (str subclasses) cannot be safe-dumped."""
+    if isinstance(obj, dict):
+        return {str(key): _plain(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(value) for value in obj]
+    if isinstance(obj, str):
+        return str(obj)
+    return obj
+
+
 def entry(cluster, user, context):
     """A kubeconfig (one cluster, one user, one context, all named ``context``)."""
     cluster_entry = {"server": cluster["endpoint"]}
     if cluster.get("ca_data"):
         cluster_entry["certificate-authority-data"] = cluster["ca_data"]
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": context, "cluster": cluster_entry}],
-        "users": [{"name": context, "user": copy.deepcopy(user)}],
-        "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
-        "current-context": context,
-        "preferences": {},
-    }
+    return _plain(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": context, "cluster": cluster_entry}],
+            "users": [{"name": context, "user": user}],
+            "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
+            "current-context": context,
+            "preferences": {},
+        }
+    )
 
 
 def _upsert(items, new):

@@ -1,0 +1,446 @@
+# -*- coding: utf-8 -*-
+# Copyright: multicloud.fabric contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: clusters
+short_description: Every Kubernetes cluster in AWS, Google Cloud and Azure as inventory hosts
+version_added: 0.1.0
+description:
+  - One host per EKS, GKE and AKS cluster that really exists, with the same variables as
+    M(multicloud.fabric.mc_cluster) results (prefixed C(mc_)) and C(ansible_connection=local), so
+    the playbooks that run against a static inventory of clusters run against what exists.
+  - Groups C(clusters), C(aws), C(gcp), C(azure) and one group per cloud and region
+    (C(aws_us_east_1)) out of the box; C(compose), C(groups) and C(keyed_groups) add more.
+  - Regions, projects and subscriptions are listed concurrently (O(max_workers) at a time). One
+    that cannot be listed (unreachable, missing permission) gives a warning naming it and the rest
+    of the inventory still loads, unless O(strict_permissions=true).
+  - Credentials come from the options below or the same environment variables the modules read;
+    they never appear in host variables or in the cache.
+  - The configuration file name must end with C(clusters.yml) or C(clusters.yaml)
+    (for example C(prod.clusters.yml) or C(prod.mc_clusters.yml)).
+author:
+  - multicloud.fabric contributors (@multicloud-fabric)
+extends_documentation_fragment:
+  - constructed
+  - inventory_cache
+options:
+  plugin:
+    description: The name of this plugin.
+    type: str
+    required: true
+    choices: [multicloud.fabric.clusters]
+  aws:
+    description:
+      - List EKS clusters. Omit to skip AWS.
+      - Keys are the provider options of the modules without the C(aws_) prefix (C(access_key), C(secret_key),
+        C(session_token), C(profile), C(endpoint_url), C(ca_bundle)); unset keys fall back to the same
+        environment variables (E(AWS_ACCESS_KEY_ID), E(AWS_PROFILE), ...).
+      - C(regions), the regions to list; all regions enabled for the account when not set.
+      - C(assume_role_arn), a role to assume first (with C(assume_role_session_name)).
+      - Values may be templates (lookups, vault variables).
+    type: dict
+  gcp:
+    description:
+      - List GKE clusters. Omit to skip Google Cloud.
+      - Keys are the provider options without the C(gcp_) prefix (C(project), C(service_account_file),
+        C(service_account_contents), C(access_token), C(scopes), C(api_endpoint), C(ca_bundle)), falling back to
+        the same environment variables.
+      - C(projects), the projects to list (default C(project)); C(locations), regions or zones to keep (all
+        when not set).
+    type: dict
+  azure:
+    description:
+      - List AKS clusters. Omit to skip Azure.
+      - Keys are the provider options without the C(azure_) prefix (C(subscription_id), C(tenant_id),
+        C(client_id), C(client_secret), C(auth_source), C(base_url), C(authority_host), C(ca_bundle)), falling back
+        to the same environment variables.
+      - C(subscriptions), the subscriptions to list (default C(subscription_id)); C(resource_groups), only these
+        groups (the whole subscription when not set); C(locations), locations to keep.
+    type: dict
+  hostnames:
+    description:
+      - Templates for the host name, tried in order; the first that renders to a non-empty string is used.
+      - Host variables (C(mc_cloud), C(mc_region), C(mc_name), ...) are available.
+    type: list
+    elements: str
+    default: ["{{ mc_cloud }}-{{ mc_region }}-{{ mc_name }}"]
+  filters:
+    description: Keep only the clusters that match every given filter.
+    type: dict
+    suboptions:
+      status:
+        description: Portable statuses to keep (C(ACTIVE), C(CREATING), C(UPDATING), C(DELETING), C(FAILED)).
+        type: list
+        elements: str
+      versions:
+        description: Kubernetes minor versions to keep (V("1.31")).
+        type: list
+        elements: str
+      tags:
+        description: Tags/labels that must all be present with these values.
+        type: dict
+  max_workers:
+    description: How many regions, projects and subscriptions are listed at once.
+    type: int
+    default: 8
+  timeout:
+    description: Seconds per listing, retries of throttled calls included.
+    type: int
+    default: 120
+  strict_permissions:
+    description: Fail when a region, project or subscription cannot be listed instead of warning.
+    type: bool
+    default: false
+  kubeconfig:
+    description:
+      - Write a kubeconfig with a context per discovered cluster (named like the host) to this path.
+      - Users are the clouds' credential plugins (C(aws eks get-token), C(gke-gcloud-auth-plugin)) or, on AKS, the
+        user entry of C(listClusterUserCredential); no token is written for EKS and GKE.
+    type: path
+"""
+
+EXAMPLES = r"""
+# prod.clusters.yml: every cluster of the platform team, in three clouds
+plugin: multicloud.fabric.clusters
+aws:
+  profile: platform-prod
+  regions: [us-east-1, eu-west-1]
+gcp:
+  projects: [acme-platform]
+  service_account_file: /secrets/gcp-inventory.json
+azure:
+  subscription_id: 00000000-0000-0000-0000-000000000000
+  resource_groups: [platform-rg]
+filters:
+  status: [ACTIVE]
+keyed_groups:
+  - key: mc_version
+    prefix: k8s
+  - key: mc_tags.team | default('none')
+    prefix: team
+compose:
+  node_count: mc_node_pools | map(attribute='count') | sum
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/ansible-inventory
+cache_timeout: 600
+
+# sandbox.clusters.yml: the local sandbox, credentials from its endpoints file
+plugin: multicloud.fabric.clusters
+aws:
+  endpoint_url: "{{ (lookup('file', '.sandbox/endpoints.yml') | from_yaml).aws.endpoint_url }}"
+  regions: [us-east-1]
+"""
+
+import copy
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible.errors import AnsibleError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.display import Display
+
+try:  # ansible-core >= 2.19 renders only templates marked as trusted
+    from ansible.template import trust_as_template
+except ImportError:  # older ansible-core trusts every string
+
+    def trust_as_template(value):
+        return value
+
+
+from ansible_collections.multicloud.fabric.plugins.module_utils.cluster import kubeconfig as kcfg
+from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.spec import cluster_result
+from ansible_collections.multicloud.fabric.plugins.module_utils.common import clouds
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import PROVIDER_OPTIONS
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.diff import mask
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import FabricError
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Retrier, RetryPolicy
+
+CLOUDS = ("aws", "gcp", "azure")
+display = Display()
+# Keys of a cloud's section that select what to list, not how to connect.
+SCOPE_KEYS = {
+    "aws": ("regions", "assume_role_arn", "assume_role_session_name"),
+    "gcp": ("projects", "locations"),
+    "azure": ("subscriptions", "resource_groups", "locations"),
+}
+VAR_KEYS = (
+    ("id", "mc_id"),
+    ("status", "mc_status"),
+    ("provider_status", "mc_provider_status"),
+    ("status_message", "mc_status_message"),
+    ("version", "mc_version"),
+    ("version_full", "mc_version_full"),
+    ("endpoint", "mc_endpoint"),
+    ("ca_data", "mc_ca_data"),
+    ("endpoint_access", "mc_endpoint_access"),
+    ("tags", "mc_tags"),
+    ("network", "mc_network"),
+    ("provider", "mc_provider"),
+    ("node_pools", "mc_node_pools"),
+)
+
+
+def group_name(*parts):
+    """A valid group name: ``aws_us_east_1``."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", "_".join(str(p) for p in parts if p))
+
+
+def host_vars(cluster):
+    """Inventory variables of one cluster, ``mc_``-prefixed ``mc_cluster`` result keys."""
+    variables = {
+        "ansible_connection": "local",
+        "mc_cloud": cluster["cloud"],
+        "mc_region": cluster["region"],
+        "mc_name": cluster["name"],
+    }
+    for key, var in VAR_KEYS:
+        variables[var] = copy.deepcopy(cluster.get(key))
+    return variables
+
+
+def matches(cluster, filters):
+    """Whether ``cluster`` passes every given filter."""
+    filters = filters or {}
+    if filters.get("status") and cluster.get("status") not in filters["status"]:
+        return False
+    if filters.get("versions") and cluster.get("version") not in [str(v) for v in filters["versions"]]:
+        return False
+    tags = cluster.get("tags") or {}
+    return all(str(tags.get(key)) == str(value) for key, value in (filters.get("tags") or {}).items())
+
+
+def provider_params(cloud, section):
+    """Module-style provider options (``aws_access_key`` ...) from a cloud's section, with the
+    modules' environment fallbacks for what the section does not set."""
+    prefix = f"{cloud}_"
+    params = {}
+    for name, option in PROVIDER_OPTIONS[cloud].items():
+        value = section.get(name[len(prefix) :])
+        if value is None:
+            for env in option.get("env") or ():
+                if os.environ.get(env):
+                    value = os.environ[env]
+                    break
+        if value is None and "default" in option:
+            value = copy.deepcopy(option["default"])
+        params[name] = value
+    return params
+
+
+class ListingError(Exception):
+    """A scope (region, project, subscription) that could not be listed; its text names it."""
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    NAME = "multicloud.fabric.clusters"
+
+    def verify_file(self, path):
+        return super().verify_file(path) and path.endswith(("clusters.yml", "clusters.yaml"))
+
+    # ------------------------------------------------------------------ discovery
+
+    def _template(self, value):
+        if isinstance(value, str) and self.templar.is_template(value):
+            return self.templar.template(value)
+        if isinstance(value, dict):
+            return {k: self._template(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._template(v) for v in value]
+        return value
+
+    def _retrier(self, cloud):
+        return Retrier(cloud, policy=RetryPolicy(timeout=float(self.get_option("timeout"))))
+
+    def _scopes(self, cloud, section, params):
+        """``(label, params, region, provider)`` units of listing work for one cloud."""
+        if cloud == "aws":
+            regions = section.get("regions")
+            if not regions:
+                regions = self._aws_regions(params, section)
+            return [(f"aws {region}", params, region, None) for region in regions]
+        if cloud == "gcp":
+            projects = section.get("projects") or [params.get("gcp_project")]
+            units = []
+            for project in projects:
+                unit_params = dict(params, gcp_project=project)
+                units.append((f"gcp project {project}", unit_params, None, {"project": project}))
+            return units
+        subscriptions = section.get("subscriptions") or [params.get("azure_subscription_id")]
+        groups = section.get("resource_groups") or [None]
+        units = []
+        for subscription in subscriptions:
+            unit_params = dict(params, azure_subscription_id=subscription)
+            for group in groups:
+                label = f"azure subscription {subscription}" + (f" resource group {group}" if group else "")
+                units.append((label, unit_params, None, {"resource_group": group} if group else None))
+        return units
+
+    def _aws_regions(self, params, section):
+        connection = clouds.connect("aws", params, self._retrier("aws"), region=section.get("region") or "us-east-1")
+        try:
+            response = connection.call(
+                connection.ec2.describe_regions, resource="regions", call="DescribeRegions", AllRegionStatus=False
+            )
+        except FabricError as error:
+            raise AnsibleError(f"multicloud.fabric.clusters: cannot list the AWS regions: {error.describe()}") from None
+        return sorted(r["RegionName"] for r in response.get("Regions") or [])
+
+    def _list_unit(self, cloud, unit):
+        label, params, region, provider = unit
+        try:
+            connection = clouds.connect(cloud, params, self._retrier(cloud), region=region)
+            adapter = clouds.clusters(cloud, connection)
+            found = adapter.list(region=region, provider=provider)
+            results = []
+            for cluster in found:
+                result = cluster_result(cluster)
+                if self._kubeconfig_path and result["status"] == "ACTIVE":
+                    if not result.get("ca_data"):  # AKS lists clusters without their CA
+                        result["ca_data"] = (adapter.read(cluster) or {}).get("ca_data")
+                    result["_kube_user"] = adapter.kube_user(cluster, mode="exec")
+                results.append(result)
+            return results
+        except FabricError as error:
+            raise ListingError(f"{label}: {error.describe()}") from None
+        except Exception as error:  # pylint: disable=broad-except
+            raise ListingError(f"{label}: {type(error).__name__}: {error}") from None
+
+    def discover(self):
+        """Every cluster of the configured clouds, listed concurrently."""
+        work = []
+        secrets = []
+        for cloud in CLOUDS:
+            section = self.get_option(cloud)
+            if section is None:
+                continue
+            section = self._template(dict(section))
+            unknown = set(section) - set(SCOPE_KEYS[cloud]) - {n[len(cloud) + 1 :] for n in PROVIDER_OPTIONS[cloud]}
+            if cloud == "aws":
+                unknown -= {"region"}
+            if unknown:
+                raise AnsibleError(f"multicloud.fabric.clusters: unknown key {cloud}.{sorted(unknown)[0]}")
+            params = provider_params(cloud, section)
+            secrets += [
+                v for n, v in params.items() if PROVIDER_OPTIONS[cloud][n].get("no_log") and isinstance(v, str) and v
+            ]
+            if cloud == "aws" and section.get("assume_role_arn"):
+                params = self._assume_role(params, section)
+                secrets += [params["aws_secret_key"], params["aws_session_token"]]
+            work += [(cloud, unit) for unit in self._scopes(cloud, section, params)]
+
+        clusters, failures = [], []
+        workers = max(1, int(self.get_option("max_workers")))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mc-inventory") as pool:
+            futures = [pool.submit(self._list_unit, cloud, unit) for cloud, unit in work]
+            for future in futures:
+                try:
+                    clusters += future.result()
+                except ListingError as error:
+                    failures.append(mask(str(error), secrets))
+        for failure in failures:
+            message = f"multicloud.fabric.clusters: could not list {failure}"
+            if self.get_option("strict_permissions"):
+                raise AnsibleError(message)
+            display.warning(message)
+        keep_locations = {
+            cloud: (self.get_option(cloud) or {}).get("locations")
+            for cloud in ("gcp", "azure")
+            if self.get_option(cloud)
+        }
+        clusters = [
+            c
+            for c in clusters
+            if not keep_locations.get(c["cloud"])
+            or any(c["region"] == loc or c["region"].startswith(f"{loc}-") for loc in keep_locations[c["cloud"]])
+        ]
+        clusters.sort(key=lambda c: (c["cloud"], c["region"], c["name"]))
+        return clusters
+
+    def _assume_role(self, params, section):
+        connection = clouds.connect("aws", params, self._retrier("aws"), region=section.get("region") or "us-east-1")
+        try:
+            response = connection.call(
+                connection.sts.assume_role,
+                resource="role",
+                call="AssumeRole",
+                RoleArn=section["assume_role_arn"],
+                RoleSessionName=section.get("assume_role_session_name") or "multicloud-fabric-inventory",
+            )
+        except FabricError as error:
+            raise AnsibleError(
+                f"multicloud.fabric.clusters: cannot assume {section['assume_role_arn']}: {error.describe()}"
+            ) from None
+        credentials = response["Credentials"]
+        return dict(
+            params,
+            aws_access_key=credentials["AccessKeyId"],
+            aws_secret_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            aws_profile=None,
+        )
+
+    # ------------------------------------------------------------------ inventory
+
+    def _hostname(self, variables):
+        for template in self.get_option("hostnames"):
+            self.templar.available_variables = variables
+            name = self.templar.template(trust_as_template(template))
+            if name:
+                return str(name)
+        raise AnsibleError(f"multicloud.fabric.clusters: no hostname template rendered for {variables['mc_name']}")
+
+    def populate(self, clusters):
+        strict = self.get_option("strict")
+        self.inventory.add_group("clusters")
+        kube_entries = []
+        for cluster in clusters:
+            if not matches(cluster, self.get_option("filters")):
+                continue
+            variables = host_vars(cluster)
+            host = self._hostname(variables)
+            variables["mc_kube_context"] = host
+            cloud_group = self.inventory.add_group(cluster["cloud"])
+            self.inventory.add_child("clusters", cloud_group)
+            region_group = self.inventory.add_group(group_name(cluster["cloud"], cluster["region"]))
+            self.inventory.add_child(cloud_group, region_group)
+            self.inventory.add_host(host, group=region_group)
+            for key, value in variables.items():
+                self.inventory.set_variable(host, key, value)
+            self._set_composite_vars(self.get_option("compose"), variables, host, strict=strict)
+            self._add_host_to_composed_groups(self.get_option("groups"), variables, host, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, host, strict=strict)
+            if self._kubeconfig_path and cluster.get("_kube_user") and cluster.get("endpoint"):
+                kube_entries.append(kcfg.entry(cluster, cluster["_kube_user"], host))
+        if self._kubeconfig_path and kube_entries:
+
+            def merge_all(config):
+                for entry in kube_entries:
+                    config = kcfg.merge(config, entry)
+                return config
+
+            kcfg.update_file(self._kubeconfig_path, merge_all)
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path)
+        self._read_config_data(path)
+        self._kubeconfig_path = self.get_option("kubeconfig")
+        cache_key = self.get_cache_key(path)
+        use_cache = self.get_option("cache") and cache
+        update_cache = self.get_option("cache") and not cache
+        clusters = None
+        if use_cache:
+            try:
+                clusters = self._cache[cache_key]
+            except KeyError:
+                update_cache = True
+        if clusters is None:
+            clusters = self.discover()
+        if update_cache:
+            # Only cluster descriptions are cached: no credentials, no kubeconfig users.
+            self._cache[cache_key] = [{k: v for k, v in c.items() if k != "_kube_user"} for c in clusters]
+        self.populate(clusters)

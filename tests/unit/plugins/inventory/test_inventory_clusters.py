@@ -1,0 +1,251 @@
+"""The clusters inventory plugin with fake cloud adapters: hosts, groups, filters, cache, failures."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import yaml
+from ansible import constants as C
+from ansible.errors import AnsibleError
+from ansible.inventory.data import InventoryData
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import fragment_loader
+from ansible.template import Templar
+from ansible.utils.plugin_docs import get_docstring
+
+from ansible_collections.multicloud.fabric.plugins.inventory import clusters as plugin_module
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import PermissionDeniedError
+
+SECRET = "s3cr3t-value-never-shown"
+
+
+def cluster(cloud, region, name, *, status="ACTIVE", version="1.31", tags=None):
+    return {
+        "cloud": cloud,
+        "region": region,
+        "name": name,
+        "id": f"{cloud}:{region}:{name}",
+        "status": status,
+        "provider_status": status,
+        "status_message": "",
+        "kubernetes_version": version,
+        "version_full": f"{version}.4",
+        "endpoint": f"https://{name}.example",
+        "ca_data": "Q0E=",
+        "endpoint_access": "public",
+        "tags": tags or {},
+        "network": {"id": "net", "subnet_ids": []},
+        "provider": {},
+        "node_pools": [{"name": "system", "count": 3, "version": version, "status": "ACTIVE"}],
+        "raw": {"token": SECRET},
+    }
+
+
+WORLD = {
+    ("aws", "us-east-1"): [
+        cluster("aws", "us-east-1", "prod", tags={"team": "platform"}),
+        cluster("aws", "us-east-1", "old", version="1.29"),
+    ],
+    ("aws", "eu-west-1"): [cluster("aws", "eu-west-1", "edge", status="CREATING")],
+    ("aws", "ap-south-1"): PermissionDeniedError("not authorized to ListClusters", cloud="aws", call="ListClusters"),
+    ("gcp", "demo"): [cluster("gcp", "us-central1", "prod", tags={"team": "platform"})],
+    ("azure", "rg"): [cluster("azure", "eastus", "prod")],
+}
+
+
+class FakeClouds:
+    """Stands in for module_utils.common.clouds: records calls, serves WORLD, sleeps per list."""
+
+    def __init__(self, delay=0.0):
+        self.calls = []
+        self.delay = delay
+        self.active = 0
+        self.peak = 0
+        self.lock = threading.Lock()
+
+    def connect(self, cloud, params, retrier, region=None):
+        return {"cloud": cloud, "params": params, "region": region}
+
+    def clusters(self, cloud, connection):
+        fake = self
+
+        class Adapter:
+            def list(self, region=None, provider=None):
+                key = (cloud, region or (provider or {}).get("project") or (provider or {}).get("resource_group"))
+                with fake.lock:
+                    fake.calls.append(key)
+                    fake.active += 1
+                    fake.peak = max(fake.peak, fake.active)
+                try:
+                    time.sleep(fake.delay)
+                    found = WORLD.get(key, [])
+                    if isinstance(found, Exception):
+                        raise found
+                    return [dict(c) for c in found]
+                finally:
+                    with fake.lock:
+                        fake.active -= 1
+
+            def read(self, current):
+                return current
+
+            def kube_user(self, current, mode="token"):
+                return {"exec": {"command": "fake", "args": [current["name"]]}}
+
+        return Adapter()
+
+
+@pytest.fixture
+def plugin(monkeypatch, tmp_path):
+    # What the plugin loader does for a collection plugin: register its documented options.
+    doc = get_docstring(plugin_module.__file__, fragment_loader)[0]
+    instance = plugin_module.InventoryModule()
+    instance._load_name = plugin_module.InventoryModule.NAME
+    C.config.initialize_plugin_configuration_definitions("inventory", instance._load_name, doc["options"])
+    fake = FakeClouds()
+    monkeypatch.setattr(plugin_module, "clouds", fake)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+
+    def run(config, cache=True, delay=0.0):
+        fake.delay = delay
+        path = tmp_path / "test.clusters.yml"
+        path.write_text(yaml.safe_dump({"plugin": "multicloud.fabric.clusters", **config}))
+        inventory = InventoryData()
+        loader = DataLoader()
+        instance.templar = Templar(loader=loader)
+        instance.parse(inventory, loader, str(path), cache=cache)
+        if getattr(instance, "_cache", None) is not None:  # what ansible's InventoryManager does after parse
+            instance.update_cache_if_changed()
+        return inventory
+
+    instance.run = run
+    instance.fake = fake
+    return instance
+
+
+ALL = {
+    "aws": {"regions": ["us-east-1", "eu-west-1"], "access_key": "AKIAEXAMPLE"},
+    "gcp": {"projects": ["demo"]},
+    "azure": {"subscription_id": "sub", "resource_groups": ["rg"]},
+}
+
+
+def hosts_of(inventory, group):
+    return sorted(h.name for h in inventory.groups[group].get_hosts())
+
+
+def test_hosts_groups_and_vars(plugin):
+    inventory = plugin.run(ALL)
+    assert sorted(inventory.hosts) == [
+        "aws-eu-west-1-edge",
+        "aws-us-east-1-old",
+        "aws-us-east-1-prod",
+        "azure-eastus-prod",
+        "gcp-us-central1-prod",
+    ]
+    assert hosts_of(inventory, "aws_us_east_1") == ["aws-us-east-1-old", "aws-us-east-1-prod"]
+    assert hosts_of(inventory, "clusters") == sorted(inventory.hosts)
+    assert "aws_us_east_1" in [g.name for g in inventory.groups["aws"].child_groups]
+    host = inventory.get_host("gcp-us-central1-prod").vars
+    assert host["ansible_connection"] == "local"
+    assert host["mc_cloud"] == "gcp" and host["mc_region"] == "us-central1" and host["mc_name"] == "prod"
+    assert host["mc_version"] == "1.31" and host["mc_status"] == "ACTIVE" and host["mc_tags"] == {"team": "platform"}
+    assert host["mc_node_pools"][0]["count"] == 3 and host["mc_kube_context"] == "gcp-us-central1-prod"
+    assert "raw" not in str(host) and SECRET not in str(host)
+
+
+def test_hostnames_templates_and_constructed_groups(plugin):
+    inventory = plugin.run(
+        dict(
+            ALL,
+            hostnames=["{{ mc_tags.alias | default('') }}", "{{ mc_name }}.{{ mc_region }}.{{ mc_cloud }}"],
+            keyed_groups=[{"key": "mc_version", "prefix": "k8s"}],
+            groups={"platform": "mc_tags.team | default('') == 'platform'"},
+            compose={"node_count": "mc_node_pools | map(attribute='count') | sum"},
+        )
+    )
+    assert "prod.us-central1.gcp" in inventory.hosts
+    assert hosts_of(inventory, "k8s_1_29") == ["old.us-east-1.aws"]
+    assert hosts_of(inventory, "platform") == ["prod.us-central1.gcp", "prod.us-east-1.aws"]
+    assert inventory.get_host("prod.eastus.azure").vars["node_count"] == 3
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"status": ["ACTIVE"]}, 4),
+        ({"versions": ["1.29"]}, 1),
+        ({"tags": {"team": "platform"}}, 2),
+        ({"status": ["ACTIVE"], "versions": ["1.31"], "tags": {"team": "platform"}}, 2),
+        ({"tags": {"team": "nobody"}}, 0),
+    ],
+)
+def test_filters(plugin, filters, expected):
+    assert len(plugin.run(dict(ALL, filters=filters)).hosts) == expected
+
+
+def test_partial_failure_warns_and_loads_the_rest(plugin, monkeypatch):
+    warnings = []
+    module = plugin_module
+    monkeypatch.setattr(module.display, "warning", warnings.append)
+    config = dict(ALL, aws={"regions": ["us-east-1", "ap-south-1"]})
+    inventory = plugin.run(config)
+    assert "aws-us-east-1-prod" in inventory.hosts and "gcp-us-central1-prod" in inventory.hosts
+    assert len(warnings) == 1 and "aws ap-south-1" in warnings[0] and "not authorized" in warnings[0]
+    with pytest.raises(AnsibleError, match="aws ap-south-1"):
+        plugin.run(dict(config, strict_permissions=True))
+
+
+def test_secrets_never_in_warnings(plugin, monkeypatch):
+    WORLD[("aws", "sa-east-1")] = PermissionDeniedError(f"bad key {SECRET}", cloud="aws")
+    warnings = []
+    monkeypatch.setattr(plugin_module.display, "warning", warnings.append)
+    try:
+        plugin.run({"aws": {"regions": ["sa-east-1"]}})
+    finally:
+        del WORLD[("aws", "sa-east-1")]
+    assert warnings and SECRET not in warnings[0]
+
+
+def test_cache_serves_the_second_run_and_flush_refreshes(plugin, tmp_path):
+    config = dict(ALL, cache=True, cache_plugin="jsonfile", cache_connection=str(tmp_path / "cache"))
+    first = plugin.run(config, cache=False)  # --flush-cache: discover and store
+    calls = len(plugin.fake.calls)
+    second = plugin.run(config, cache=True)
+    assert len(plugin.fake.calls) == calls, "a cached load must not call the clouds"
+    assert sorted(second.hosts) == sorted(first.hosts)
+    cached = "".join(p.read_text() for p in (tmp_path / "cache").iterdir())
+    assert "prod" in cached and SECRET not in cached and "AKIAEXAMPLE" not in cached
+    plugin.run(config, cache=False)
+    assert len(plugin.fake.calls) > calls
+
+
+def test_scopes_are_listed_concurrently_up_to_max_workers(plugin):
+    config = {"aws": {"regions": [f"r-{i}" for i in range(8)]}, "max_workers": 4}
+    started = time.monotonic()
+    plugin.run(config, delay=0.2)
+    assert plugin.fake.peak == 4
+    assert time.monotonic() - started < 8 * 0.2
+    plugin.fake.peak = 0
+    plugin.run(dict(config, max_workers=1), delay=0.01)
+    assert plugin.fake.peak == 1
+
+
+def test_kubeconfig_has_a_context_per_cluster_and_no_token(plugin, tmp_path):
+    path = tmp_path / "kubeconfig"
+    plugin.run(dict(ALL, kubeconfig=str(path)))
+    config = yaml.safe_load(path.read_text())
+    assert sorted(c["name"] for c in config["contexts"]) == [
+        "aws-us-east-1-old",
+        "aws-us-east-1-prod",
+        "azure-eastus-prod",
+        "gcp-us-central1-prod",
+    ]  # the CREATING cluster has no usable endpoint yet
+    assert "token" not in path.read_text()
+
+
+def test_unknown_key_is_named(plugin):
+    with pytest.raises(AnsibleError, match=r"aws\.region_list"):
+        plugin.run({"aws": {"region_list": ["us-east-1"]}})
