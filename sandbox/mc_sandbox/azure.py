@@ -243,6 +243,8 @@ class AzureCloud:
             after, lafter = rest[2:], lrest[2:]
             if not after:
                 namespace, segments = "Microsoft.Resources", []
+            elif lafter == ["resources"]:  # Resources_ListByResourceGroup
+                namespace, segments = "Microsoft.Resources", ["resources"]
             elif lafter[0] == "providers" and len(after) >= 3:
                 namespace, segments = after[1], after[2:]
             else:
@@ -259,7 +261,9 @@ class AzureCloud:
         """The fault framework's name for a call, like an Azure RBAC operation: <ns>/<type>/<verb>."""
         namespace = _NAMESPACES.get(req.namespace.lower(), req.namespace)
         if namespace == "Microsoft.Resources":
-            kind = "resourceGroups" if req.segments[:1] != ["operationresults"] else "operationresults"
+            kind = {"operationresults": "operationresults", "resources": "resources"}.get(
+                (req.segments[:1] or [""])[0], "resourceGroups"
+            )
             return f"Microsoft.Resources/{kind}/{_VERBS.get(method, 'read')}"
         if namespace == "subscription":
             return "Microsoft.Resources/subscriptions/read"
@@ -270,6 +274,23 @@ class AzureCloud:
         if len(req.segments) % 2 == 1 and len(req.segments) > 2 and method == "POST":  # .../<name>/<action>
             return f"{namespace}/{'/'.join(types)}/action"
         return f"{namespace}/{'/'.join(types)}/{_VERBS.get(method, 'read')}"
+
+    def _group_resources(self, req: Request) -> Response:
+        """GET .../resourceGroups/{group}/resources: every resource the group holds."""
+        key = (req.group or "").lower()
+        if key not in self.arm.groups:
+            raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{req.group}' could not be found.")
+        found = [
+            {"id": r["id"], "name": r["name"], "type": r["type"], "location": r["location"]}
+            for (group, _, _), r in sorted(self.network.resources.items())
+            if group == key
+        ]
+        found += [
+            {"id": c.resource["id"], "name": c.name, "type": c.resource["type"], "location": c.location}
+            for (group, _), c in sorted(self.aks.clusters.items())
+            if group == key
+        ]
+        return Response(200, {"value": found})
 
     def _region(self, req: Request) -> str | None:
         with self.arm.lock:
@@ -321,6 +342,8 @@ class AzureCloud:
         if namespace == "microsoft.resources":
             if low[:1] == ["operationresults"] and len(low) == 2:
                 return self.arm.subscription_operation_result(req, req.segments[1])
+            if low == ["resources"]:
+                return self._group_resources(req)
             return self.arm.handle_groups(req, self._schedule_now)
         if low[:1] == ["locations"] and len(low) == 4 and low[2] in ("operations", "operationresults"):
             return self.arm.operation_status(req)
