@@ -128,6 +128,7 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/ansible-inventory
 cache_timeout: 600
 
+---
 # sandbox.clusters.yml: the local sandbox, credentials from its endpoints file
 plugin: multicloud.fabric.clusters
 aws:
@@ -138,7 +139,7 @@ aws:
 import copy
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from ansible.errors import AnsibleError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
@@ -290,25 +291,42 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleError(f"multicloud.fabric.clusters: cannot list the AWS regions: {error.describe()}") from None
         return sorted(r["RegionName"] for r in response.get("Regions") or [])
 
-    def _list_unit(self, cloud, unit):
-        label, params, region, provider = unit
+    def _result(self, adapter, cluster):
+        result = cluster_result(cluster)
+        if self._kubeconfig_path and result["status"] == "ACTIVE":
+            if not result.get("ca_data"):  # AKS lists clusters without their CA
+                result["ca_data"] = (adapter.read(cluster) or {}).get("ca_data")
+            result["_kube_user"] = adapter.kube_user(cluster, mode="exec")
+        return result
+
+    def _guarded(self, label, work):
         try:
-            connection = clouds.connect(cloud, params, self._retrier(cloud), region=region)
-            adapter = clouds.clusters(cloud, connection)
-            found = adapter.list(region=region, provider=provider)
-            results = []
-            for cluster in found:
-                result = cluster_result(cluster)
-                if self._kubeconfig_path and result["status"] == "ACTIVE":
-                    if not result.get("ca_data"):  # AKS lists clusters without their CA
-                        result["ca_data"] = (adapter.read(cluster) or {}).get("ca_data")
-                    result["_kube_user"] = adapter.kube_user(cluster, mode="exec")
-                results.append(result)
-            return results
+            return work()
         except FabricError as error:
             raise ListingError(f"{label}: {error.describe()}") from None
         except Exception as error:  # pylint: disable=broad-except
             raise ListingError(f"{label}: {type(error).__name__}: {error}") from None
+
+    def _list_unit(self, cloud, unit):
+        """One scope: its clusters, or, where the cloud lists only names (EKS), the reads still to do."""
+        label, params, region, provider = unit
+
+        def work():
+            connection = clouds.connect(cloud, params, self._retrier(cloud), region=region)
+            adapter = clouds.clusters(cloud, connection)
+            if hasattr(adapter, "names"):
+                names = adapter.names(region)
+                return [], [(label, adapter, region, name) for name in names]
+            return [self._result(adapter, cluster) for cluster in adapter.list(region=region, provider=provider)], []
+
+        return self._guarded(label, work)
+
+    def _read_one(self, label, adapter, region, name):
+        def work():
+            cluster = adapter.read({"region": region, "name": name})
+            return ([self._result(adapter, cluster)] if cluster else []), []
+
+        return self._guarded(f"{label} cluster {name}", work)
 
     def discover(self):
         """Every cluster of the configured clouds, listed concurrently."""
@@ -336,12 +354,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         clusters, failures = [], []
         workers = max(1, int(self.get_option("max_workers")))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mc-inventory") as pool:
-            futures = [pool.submit(self._list_unit, cloud, unit) for cloud, unit in work]
-            for future in futures:
-                try:
-                    clusters += future.result()
-                except ListingError as error:
-                    failures.append(mask(str(error), secrets))
+            pending = {pool.submit(self._list_unit, cloud, unit) for cloud, unit in work}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    try:
+                        found, reads = future.result()
+                    except ListingError as error:
+                        failures.append(mask(str(error), secrets))
+                        continue
+                    clusters += found
+                    pending |= {pool.submit(self._read_one, *read) for read in reads}
         for failure in failures:
             message = f"multicloud.fabric.clusters: could not list {failure}"
             if self.get_option("strict_permissions"):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import threading
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import DEFAULT_WAIT_TIMEOUT
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
@@ -80,6 +81,7 @@ class Connection:
         self.poll_interval = float(poll_interval)
         self._session = None
         self._clients = {}
+        self._clients_lock = threading.Lock()
 
     # ------------------------------------------------------------------ session and clients
 
@@ -150,8 +152,9 @@ class Connection:
         """The cached boto3 client of ``service`` in ``region`` (default: the connection's)."""
         region = self._region(region)
         key = (service, region)
-        if key not in self._clients:
-            self._clients[key] = self.new_client(service, region)
+        with self._clients_lock:  # boto3 clients are thread-safe once made; making them is not
+            if key not in self._clients:
+                self._clients[key] = self.new_client(service, region)
         return self._clients[key]
 
     def new_client(self, service, region=None):

@@ -435,11 +435,20 @@ class Clusters:
             return None
         return cluster_to_portable(cluster, self._nodegroups(desired), self._region(desired), desired)
 
+    def names(self, region=None):
+        """Names of the EKS clusters of the region (ListClusters only; ``read`` describes one).
+
+        The EKS API has no call that describes many clusters, so callers that list many
+        (the inventory plugin) read the names first and describe the clusters concurrently.
+        """
+        region = region or self.conn.region
+        names = self.conn.paginate("eks", "ListClusters", "clusters", region=region, resource="eks clusters")
+        return sorted(names)
+
     def list(self, region=None, provider=None):
         """Every EKS cluster of the region (default: the connection's), as portable shapes."""
         region = region or self.conn.region
-        names = self.conn.paginate("eks", "ListClusters", "clusters", region=region, resource="eks clusters")
-        found = (self.read({"region": region, "name": name}) for name in sorted(names))
+        found = (self.read({"region": region, "name": name}) for name in self.names(region))
         return [cluster for cluster in found if cluster is not None]
 
     # ------------------------------------------------------------------ changing

@@ -56,13 +56,16 @@ except ImportError as exc:  # pragma: no cover
 else:
     CONTAINERSERVICE_IMPORT_ERROR = None
 
-try:
-    from azure.mgmt.network import NetworkManagementClient
-except ImportError as exc:  # pragma: no cover
-    NetworkManagementClient = None
-    NETWORK_IMPORT_ERROR = exc
-else:
-    NETWORK_IMPORT_ERROR = None
+
+def _network_client_class():
+    """``(NetworkManagementClient, None)`` or ``(None, ImportError)``. azure-mgmt-network is large
+    and only networks need it, so it is imported on first use (cluster tasks never load it)."""
+    try:
+        from azure.mgmt.network import NetworkManagementClient  # pylint: disable=import-outside-toplevel  # noqa: PLC0415
+    except ImportError as exc:
+        return None, exc
+    return NetworkManagementClient, None
+
 
 try:
     from azure.mgmt.resource.resources import ResourceManagementClient
@@ -297,7 +300,8 @@ class Connection:
     @property
     def network(self):
         """azure-mgmt-network's NetworkManagementClient."""
-        return self._client("network", NetworkManagementClient, "azure-mgmt-network", NETWORK_IMPORT_ERROR)
+        cls, error = _network_client_class()
+        return self._client("network", cls, "azure-mgmt-network", error)
 
     @property
     def containerservice(self):

@@ -30,6 +30,7 @@ thread without sending the token, does not delay or fail any call, and backs off
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 
@@ -75,18 +76,20 @@ else:
     HAS_CONTAINER = True
     CONTAINER_IMPORT_ERROR = None
 
-try:
-    from google.cloud import compute_v1
-    from google.cloud.compute_v1.services.global_operations.transports.rest import GlobalOperationsRestTransport
-    from google.cloud.compute_v1.services.networks.transports.rest import NetworksRestTransport
-    from google.cloud.compute_v1.services.region_operations.transports.rest import RegionOperationsRestTransport
-    from google.cloud.compute_v1.services.subnetworks.transports.rest import SubnetworksRestTransport
-except ImportError as exc:  # pragma: no cover - exercised through HAS_COMPUTE
-    HAS_COMPUTE = False
-    COMPUTE_IMPORT_ERROR = exc
-else:
-    HAS_COMPUTE = True
-    COMPUTE_IMPORT_ERROR = None
+# google-cloud-compute takes seconds to import and only networks need it: imported on first use
+# (cluster tasks and the inventory plugin never load it).
+_COMPUTE_SDK = {}
+
+
+def _compute_sdk(module):
+    """``google.cloud.compute_v1`` or one of its modules, imported once."""
+    if module not in _COMPUTE_SDK:
+        try:
+            _COMPUTE_SDK[module] = importlib.import_module(module)
+        except ImportError as exc:
+            raise _missing(("google-cloud-compute",), exc) from None
+    return _COMPUTE_SDK[module]
+
 
 CLOUD = "gcp"
 DEFAULT_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
@@ -350,26 +353,27 @@ class Connection:
             raise _missing(("google-cloud-container",), CONTAINER_IMPORT_ERROR)
         return self._client("container", container_v1.ClusterManagerClient, ClusterManagerRestTransport)
 
-    def _compute(self, name, client_name, transport_cls):
-        if not HAS_COMPUTE:
-            raise _missing(("google-cloud-compute",), COMPUTE_IMPORT_ERROR)
-        return self._client(name, getattr(compute_v1, client_name), transport_cls)
+    def _compute(self, service, client_name):
+        sdk = _compute_sdk("google.cloud.compute_v1")
+        transports = _compute_sdk(f"google.cloud.compute_v1.services.{service}.transports.rest")
+        transport_cls = getattr(transports, client_name.replace("Client", "RestTransport"))
+        return self._client(service, getattr(sdk, client_name), transport_cls)
 
     @property
     def networks(self):
-        return self._compute("networks", "NetworksClient", NetworksRestTransport)
+        return self._compute("networks", "NetworksClient")
 
     @property
     def subnetworks(self):
-        return self._compute("subnetworks", "SubnetworksClient", SubnetworksRestTransport)
+        return self._compute("subnetworks", "SubnetworksClient")
 
     @property
     def global_operations(self):
-        return self._compute("global_operations", "GlobalOperationsClient", GlobalOperationsRestTransport)
+        return self._compute("global_operations", "GlobalOperationsClient")
 
     @property
     def region_operations(self):
-        return self._compute("region_operations", "RegionOperationsClient", RegionOperationsRestTransport)
+        return self._compute("region_operations", "RegionOperationsClient")
 
     # ------------------------------------------------------------------ calls
 

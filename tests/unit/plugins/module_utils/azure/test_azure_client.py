@@ -184,7 +184,7 @@ def test_missing_sdk_packages_are_named(monkeypatch):
         C.Connection(sp_params(), retrier())
     assert info.value.kind == E.VALIDATION and "pip install azure-identity" in info.value.describe()
     monkeypatch.setattr(C, "HAS_AZURE_IDENTITY", True)
-    monkeypatch.setattr(C, "NetworkManagementClient", None)
+    monkeypatch.setattr(C, "_network_client_class", lambda: (None, ImportError("No module named 'azure.mgmt.network'")))
     conn = C.Connection(sp_params(), retrier())
     with pytest.raises(E.FabricError) as info:
         conn.network  # noqa: B018
