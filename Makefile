@@ -26,9 +26,17 @@ help:
 bootstrap:
 	@scripts/bootstrap.sh
 
-demo: bootstrap
-	@echo "==> ansible-playbook playbooks/site.yml"
-	ansible-playbook -i inventories/localhost.yml playbooks/site.yml
+demo: sandbox-up
+	@echo "==> ansible-playbook -i inventories/sandbox playbooks/site.yml"
+	ansible-playbook -i inventories/sandbox playbooks/site.yml
+	@echo ""
+	@echo "Look around:"
+	@echo "  export KUBECONFIG=$$PWD/.output/kubeconfig"
+	@echo "  .venv/bin/kubectl-free: kubectl config get-contexts; kubectl --context aws-us-east-1-fabric-aws get nodes"
+	@echo "  .venv/bin/mc-sandbox status             the sandbox's clouds, clusters and request counters"
+	@echo "  .venv/bin/ansible-inventory -i inventories/sandbox-discovered.clusters.yml --graph"
+	@echo "  .venv/bin/ansible-playbook -i inventories/sandbox playbooks/teardown.yml   delete it all"
+	@echo "  make sandbox-down                       stop the sandbox"
 
 test: lint units sandbox-tests sanity integration
 	@echo "==> make test: all passed"
@@ -60,7 +68,7 @@ sandbox-binaries: bootstrap
 	@sandbox/kube/build.sh >/dev/null
 
 sandbox-up: sandbox-binaries
-	mc-sandbox up
+	@mc-sandbox up
 
 sandbox-down: bootstrap
 	mc-sandbox down

@@ -27,7 +27,7 @@ printf '==> starting a sandbox for the targets (%s)\n' "$MC_SANDBOX_DIR"
 "$bin/mc-sandbox" up --json >/dev/null
 trap '"$bin/mc-sandbox" down >/dev/null || echo "mc-sandbox down failed" >&2' EXIT
 
-"$bin/python" - "$MC_SANDBOX_DIR/endpoints.yml" "$installed/tests/integration/integration_config.yml" "$bin/mc-sandbox" <<'PY'
+"$bin/python" - "$MC_SANDBOX_DIR/endpoints.yml" "$installed/tests/integration/integration_config.yml" "$bin/mc-sandbox" "$installed" <<'PY'
 import sys, yaml
 endpoints = yaml.safe_load(open(sys.argv[1]))
 config = {
@@ -35,6 +35,8 @@ config = {
     "mc_aws_account_id": endpoints["aws"]["account_id"],
     "mc_sandbox_dir": str(sys.argv[1]).rsplit("/", 1)[0],
     "mc_sandbox_cli": sys.argv[3],
+    # The installed collection (its playbooks and inventories), for targets that run them.
+    "mc_collection_root": sys.argv[4],
 }
 with open(sys.argv[2], "w") as out:
     yaml.safe_dump(config, out)
