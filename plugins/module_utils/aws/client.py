@@ -19,15 +19,13 @@ import datetime
 import os
 import threading
 
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import DEFAULT_WAIT_TIMEOUT
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.connection import BaseConnection
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     VALIDATION,
     FabricError,
     NotFoundError,
     ValidationError,
 )
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Deadline
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.waiter import Waiter
 
 try:
     import boto3
@@ -46,7 +44,6 @@ USER_AGENT_EXTRA = "multicloud.fabric"
 # Seconds between two polls of a long operation on real AWS; modules pass smaller values for the
 # sandbox through ``poll_interval``.
 DEFAULT_POLL_INTERVAL = 10.0
-MAX_POLL_INTERVAL = 30.0
 # Pauses before retrying a call that found no resource created a moment ago (see Connection.api).
 _EVENTUAL_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 
@@ -57,7 +54,7 @@ _CREDENTIALS_ADVICE = (
 )
 
 
-class Connection:
+class Connection(BaseConnection):
     """Boto3 session and clients for one task.
 
     ``params`` holds the ``aws_*`` provider options; ``region`` is the default region of
@@ -176,10 +173,6 @@ class Connection:
 
     # ------------------------------------------------------------------ calls
 
-    def call(self, fn, *args, resource=None, call=None, **kwargs):
-        """``fn(*args, **kwargs)`` under the retry policy; errors become typed FabricErrors."""
-        return self.retrier.call(fn, *args, resource=resource, call=call, **kwargs)
-
     def api(self, service, operation, params=None, *, region=None, resource=None, eventual=False):
         """Call the AWS ``operation`` (API name, e.g. ``DescribeVpcs``) of ``service`` with ``params``.
 
@@ -216,29 +209,6 @@ class Connection:
         return self.call(invoke, resource=resource, call=operation)
 
     # ------------------------------------------------------------------ waiting
-
-    def deadline(self):
-        """The task's shared deadline if the retrier has one, else a fresh default one."""
-        return self.retrier.deadline or Deadline(DEFAULT_WAIT_TIMEOUT, self.retrier.clock)
-
-    def waiter(self, resource, *, state_of, success, failure=(), failure_message=None):
-        """A :class:`Waiter` polling every ``poll_interval`` seconds (backing off to 30 s)."""
-        return Waiter(
-            CLOUD,
-            resource,
-            state_of=state_of,
-            success=success,
-            failure=failure,
-            failure_message=failure_message,
-            interval=self.poll_interval,
-            max_interval=max(self.poll_interval, MAX_POLL_INTERVAL),
-        )
-
-    def wait(self, waiter, fetch, deadline=None):
-        """Run ``waiter`` on ``fetch`` within ``deadline``, with the retrier's clock and sleep."""
-        return waiter.wait(
-            fetch, deadline=deadline or self.deadline(), clock=self.retrier.clock, sleep=self.retrier.sleep
-        )
 
 
 def to_plain(obj):

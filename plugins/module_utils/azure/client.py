@@ -23,16 +23,14 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import DEFAULT_WAIT_TIMEOUT
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.classify import translate_error
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.connection import BaseConnection
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     VALIDATION,
     FabricError,
     ValidationError,
     WaitTimeoutError,
 )
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Deadline
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.waiter import Waiter
 
 try:
     from azure.identity import (
@@ -84,7 +82,6 @@ CLOUD = "azure"
 USER_AGENT = "multicloud.fabric"
 # Seconds between two polls of a long operation on real Azure; the sandbox passes smaller values.
 DEFAULT_POLL_INTERVAL = 10.0
-MAX_POLL_INTERVAL = 30.0
 
 DEFAULT_BASE_URL = "https://management.azure.com"
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
@@ -234,7 +231,7 @@ def _new_credential(kind, kwargs):
     return classes[kind](**kwargs)
 
 
-class Connection:
+class Connection(BaseConnection):
     """An azure-identity credential and the ARM clients of one subscription, for one task.
 
     ``params`` holds the ``azure_*`` provider options; ``region`` is the default location of new
@@ -312,10 +309,6 @@ class Connection:
 
     # ------------------------------------------------------------------ calls
 
-    def call(self, fn, *args, resource=None, call=None, **kwargs):
-        """``fn(*args, **kwargs)`` under the retry policy; errors become typed FabricErrors."""
-        return self.retrier.call(fn, *args, resource=resource, call=call, **kwargs)
-
     def begin(self, fn, *args, resource=None, call=None, **kwargs):
         """Start a long-running operation (``begin_*``) under the retry policy; returns its poller."""
         kwargs.setdefault("polling_interval", self.poll_interval)
@@ -326,10 +319,6 @@ class Connection:
         return self.call(lambda: list(fn(*args, **kwargs)), resource=resource, call=call)
 
     # ------------------------------------------------------------------ waiting
-
-    def deadline(self):
-        """The task's shared deadline if the retrier has one, else a fresh default one."""
-        return self.retrier.deadline or Deadline(DEFAULT_WAIT_TIMEOUT, self.retrier.clock)
 
     def finish(self, poller, *, resource=None, call=None, deadline=None):
         """Wait for an LRO ``poller`` within ``deadline``; return its result.
@@ -351,25 +340,6 @@ class Connection:
             return poller.result()
         except Exception as exc:  # pylint: disable=broad-except
             raise translate_error(CLOUD, exc, resource=resource, call=call) from exc
-
-    def waiter(self, resource, *, state_of, success, failure=(), failure_message=None):
-        """A :class:`Waiter` polling every ``poll_interval`` seconds (backing off to 30 s)."""
-        return Waiter(
-            CLOUD,
-            resource,
-            state_of=state_of,
-            success=success,
-            failure=failure,
-            failure_message=failure_message,
-            interval=self.poll_interval,
-            max_interval=max(self.poll_interval, MAX_POLL_INTERVAL),
-        )
-
-    def wait(self, waiter, fetch, deadline=None):
-        """Run ``waiter`` on ``fetch`` within ``deadline``, with the retrier's clock and sleep."""
-        return waiter.wait(
-            fetch, deadline=deadline or self.deadline(), clock=self.retrier.clock, sleep=self.retrier.sleep
-        )
 
 
 def to_wire(obj):

@@ -34,14 +34,12 @@ import importlib
 import json
 import os
 
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import DEFAULT_WAIT_TIMEOUT
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.connection import BaseConnection
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     VALIDATION,
     FabricError,
     ValidationError,
 )
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Deadline
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.waiter import Waiter
 
 try:
     import requests
@@ -96,7 +94,6 @@ DEFAULT_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 # Seconds between two polls of a long operation on real Google Cloud; modules pass smaller values
 # for the sandbox through ``poll_interval``.
 DEFAULT_POLL_INTERVAL = 10.0
-MAX_POLL_INTERVAL = 30.0
 # Upper bound of one HTTP request (the SDK's own per-method timeouts are replaced by this).
 DEFAULT_REQUEST_TIMEOUT = 60.0
 # Compute resources name each other by these URLs (selfLink), whatever endpoint served them.
@@ -177,7 +174,7 @@ def same_resource(a, b):
     return pa.rsplit("/", 1)[-1] == pb.rsplit("/", 1)[-1]
 
 
-class Connection:
+class Connection(BaseConnection):
     """Credentials, project and REST clients of Google Cloud for one task.
 
     ``params`` holds the ``gcp_*`` provider options (``common/args.py`` ``GCP_OPTIONS``). Credentials
@@ -377,10 +374,6 @@ class Connection:
 
     # ------------------------------------------------------------------ calls
 
-    def call(self, fn, *args, resource=None, call=None, **kwargs):
-        """``fn(*args, **kwargs)`` under the retry policy; errors become typed FabricErrors."""
-        return self.retrier.call(fn, *args, resource=resource, call=call, **kwargs)
-
     def rpc(self, method, *, resource=None, call=None, **kwargs):
         """Call an SDK method with its own retries off and the request timeout, under :meth:`call`."""
         kwargs.setdefault("retry", None)
@@ -402,29 +395,6 @@ class Connection:
         return credentials.token
 
     # ------------------------------------------------------------------ waiting
-
-    def deadline(self):
-        """The task's shared deadline if the retrier has one, else a fresh default one."""
-        return self.retrier.deadline or Deadline(DEFAULT_WAIT_TIMEOUT, self.retrier.clock)
-
-    def waiter(self, resource, *, state_of, success, failure=(), failure_message=None):
-        """A :class:`Waiter` polling every ``poll_interval`` seconds (backing off to 30 s)."""
-        return Waiter(
-            CLOUD,
-            resource,
-            state_of=state_of,
-            success=success,
-            failure=failure,
-            failure_message=failure_message,
-            interval=self.poll_interval,
-            max_interval=max(self.poll_interval, MAX_POLL_INTERVAL),
-        )
-
-    def wait(self, waiter, fetch, deadline=None):
-        """Run ``waiter`` on ``fetch`` within ``deadline``, with the retrier's clock and sleep."""
-        return waiter.wait(
-            fetch, deadline=deadline or self.deadline(), clock=self.retrier.clock, sleep=self.retrier.sleep
-        )
 
     def wait_compute_operation(self, operation, *, project, region=None, resource=None, deadline=None):
         """Wait for a Compute operation (global, or regional when ``region``) to be DONE.

@@ -534,6 +534,7 @@ class FakeEks:
 class FakeConn:
     """What Clusters needs of a Connection, over FakeEks; waiting comes from the real Connection."""
 
+    cloud = "aws"
     region = "eu-west-1"
     poll_interval = 5.0
     waiter = Connection.waiter
