@@ -419,6 +419,9 @@ class Clusters:
     def __init__(self, conn):
         self.conn = conn
         self._pollers = {}  # (group, name) lower-case -> (poller, call)
+        # listClusterUserCredential answers fetched by read() for the CA, kept for the next
+        # kube_user() of the same cluster so one task does not ask twice.
+        self._unused_kubeconfigs = {}
 
     @staticmethod
     def _resource(group, name, pool=None):
@@ -544,6 +547,7 @@ class Clusters:
         ca_data = kubeconfig_ca_data(config)
         if ca_data and current.get("id"):
             self._ca_cache[str(current["id"]).lower()] = ca_data
+            self._unused_kubeconfigs[str(current["id"]).lower()] = config
         return config
 
     def kube_user(self, current, mode="token"):
@@ -552,7 +556,8 @@ class Clusters:
         accounts; a kubelogin ``exec`` entry for Entra ID (AAD) clusters)."""
         if mode not in ("token", "exec"):
             raise ValidationError("mode", f"expected token or exec, got {mode!r}")
-        return kubeconfig_user(self.kubeconfig(current))
+        config = self._unused_kubeconfigs.pop(str(current.get("id") or "").lower(), None)
+        return kubeconfig_user(config or self.kubeconfig(current))
 
     # ------------------------------------------------------------------ changing
 
