@@ -78,3 +78,26 @@ class FakeRuntime:
 
     def pools(self, cluster):
         return [call[4] for call in self.calls if call[0] == "set_node_pool" and call[3] == cluster]
+
+
+def azure_clients(sandbox):
+    """(ResourceManagementClient, ContainerServiceClient) for the sandbox's Azure, as a user builds
+    them: only the endpoints, the CA bundle and instance discovery (off) differ from real Azure."""
+    from azure.identity import ClientSecretCredential  # noqa: PLC0415 - only the Azure tests need it
+    from azure.mgmt.containerservice import ContainerServiceClient  # noqa: PLC0415
+    from azure.mgmt.resource.resources import ResourceManagementClient  # noqa: PLC0415
+
+    azure = sandbox["endpoints"]["azure"]
+    credential = ClientSecretCredential(
+        azure["tenant_id"],
+        azure["client_id"],
+        azure["client_secret"],
+        authority=azure["authority_host"],
+        connection_verify=azure["ca_bundle"],
+        disable_instance_discovery=True,
+    )
+    common = {"base_url": azure["base_url"], "connection_verify": azure["ca_bundle"]}
+    return (
+        ResourceManagementClient(credential, azure["subscription_id"], **common),
+        ContainerServiceClient(credential, azure["subscription_id"], **common),
+    )

@@ -13,34 +13,15 @@ import time
 
 import pytest
 import requests
-from azure.identity import ClientSecretCredential
 from azure.mgmt.containerservice import ContainerServiceClient
-from azure.mgmt.resource.resources import ResourceManagementClient
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from mc_sandbox.clients import ready_nodes
-from support import wait_until
+from support import azure_clients, wait_until
 
 GROUP = "e2e-rg"
 CLUSTER = "aks-e2e"
 LOCATION = "westeurope"
-
-
-def clients(sandbox):
-    azure = sandbox["endpoints"]["azure"]
-    credential = ClientSecretCredential(
-        azure["tenant_id"],
-        azure["client_id"],
-        azure["client_secret"],
-        authority=azure["authority_host"],
-        connection_verify=azure["ca_bundle"],
-        disable_instance_discovery=True,
-    )
-    common = {"base_url": azure["base_url"], "connection_verify": azure["ca_bundle"]}
-    return (
-        ResourceManagementClient(credential, azure["subscription_id"], **common),
-        ContainerServiceClient(credential, azure["subscription_id"], **common),
-    )
 
 
 def kube_api(aks: ContainerServiceClient, tmp_path) -> k8s.ApiClient:
@@ -52,7 +33,7 @@ def kube_api(aks: ContainerServiceClient, tmp_path) -> k8s.ApiClient:
 
 def test_aks_cluster_lifecycle_with_the_official_sdks(sandbox, tmp_path):
     started = time.monotonic()
-    resources, aks = clients(sandbox)
+    resources, aks = azure_clients(sandbox)
     resources.resource_groups.create_or_update(GROUP, {"location": LOCATION})
     body = {
         "location": LOCATION,

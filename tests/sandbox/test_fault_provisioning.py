@@ -13,9 +13,6 @@ import json
 import pytest
 import requests
 from azure.core.exceptions import HttpResponseError
-from azure.identity import ClientSecretCredential
-from azure.mgmt.containerservice import ContainerServiceClient
-from azure.mgmt.resource.resources import ResourceManagementClient
 from botocore.config import Config
 from botocore.exceptions import WaiterError
 from google.api_core import exceptions as gexc
@@ -23,7 +20,7 @@ from google.cloud import container_v1
 from google.oauth2 import service_account
 from google.rpc import code_pb2
 from mc_sandbox.clients import aws_session, eks_subnets
-from support import wait_until
+from support import azure_clients, wait_until
 
 FAST = Config(retries={"mode": "standard", "max_attempts": 10})
 WAIT = {"Delay": 1, "MaxAttempts": 120}
@@ -198,23 +195,6 @@ def test_gke_creation_ends_in_error_with_the_operation_error_and_can_be_deleted(
 
 
 # ------------------------------------------------------------------ AKS
-def azure_clients(sandbox):
-    azure = sandbox["endpoints"]["azure"]
-    credential = ClientSecretCredential(
-        azure["tenant_id"],
-        azure["client_id"],
-        azure["client_secret"],
-        authority=azure["authority_host"],
-        connection_verify=azure["ca_bundle"],
-        disable_instance_discovery=True,
-    )
-    common = {"base_url": azure["base_url"], "connection_verify": azure["ca_bundle"]}
-    return (
-        ResourceManagementClient(credential, azure["subscription_id"], **common),
-        ContainerServiceClient(credential, azure["subscription_id"], **common),
-    )
-
-
 def test_aks_creation_ends_failed_with_the_operation_error_and_can_be_deleted(sandbox):
     group, name, location = "fail-rg", "fail-aks", "northeurope"
     resources, aks = azure_clients(sandbox)
