@@ -139,6 +139,7 @@ aws:
 import copy
 import os
 import re
+import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from ansible.errors import AnsibleError
@@ -186,13 +187,60 @@ VAR_KEYS = (
 )
 
 
+# A hostname template made only of text and ``{{ variable }}`` references (the default is one).
+_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def simple_template(template):
+    """``[(text, variable or None), ...]`` when ``template`` is plain text and ``{{ variable }}``
+    references only, else None (a template that needs Jinja: filters, expressions, blocks)."""
+    pieces, position = [], 0
+    for found in _VARIABLE.finditer(template):
+        pieces.append((template[position : found.start()], found.group(1)))
+        position = found.end()
+    pieces.append((template[position:], None))
+    if any("{" in text or "}" in text for text, _variable in pieces):
+        return None
+    return pieces
+
+
+def render_simple(pieces, variables):
+    """``pieces`` of :func:`simple_template` filled from ``variables``; None unless every variable
+    is a non-empty string (anything else is left to Jinja, which decides how it renders)."""
+    parts = []
+    for text, variable in pieces:
+        parts.append(text)
+        if variable is not None:
+            value = variables.get(variable)
+            if not isinstance(value, str) or not value:
+                return None
+            parts.append(value)
+    return "".join(parts)
+
+
+def plain(value):
+    """``value`` with every string a plain ``str``: values read from the inventory file carry
+    ansible-core's tags (origin, trusted as template), which would follow the cloud names they
+    make into host variables and the cache (and make every cached string an object to decode)."""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
 def group_name(*parts):
     """A valid group name: ``aws_us_east_1``."""
     return re.sub(r"[^A-Za-z0-9_]", "_", "_".join(str(p) for p in parts if p))
 
 
 def host_vars(cluster):
-    """Inventory variables of one cluster, ``mc_``-prefixed ``mc_cluster`` result keys."""
+    """Inventory variables of one cluster, ``mc_``-prefixed ``mc_cluster`` result keys.
+
+    The values are the cluster's own (not copies): each cluster description is made fresh for one
+    host, by the cloud listing or the cache load."""
     variables = {
         "ansible_connection": "local",
         "mc_cloud": cluster["cloud"],
@@ -200,7 +248,7 @@ def host_vars(cluster):
         "mc_name": cluster["name"],
     }
     for key, var in VAR_KEYS:
-        variables[var] = copy.deepcopy(cluster.get(key))
+        variables[var] = cluster.get(key)
     return variables
 
 
@@ -257,6 +305,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _retrier(self, cloud):
         return Retrier(cloud, policy=RetryPolicy(timeout=float(self.get_option("timeout"))))
 
+    def _connection(self, cloud, params, region=None):
+        """One connection per cloud and credential set for the whole run, shared by its units: an
+        SDK session and its clients (per region, for AWS) are built once, not once per unit."""
+        key = (cloud, tuple(sorted((name, repr(value)) for name, value in params.items())))
+        with self._connections_lock:
+            connection = self._connections.get(key)
+            if connection is None:
+                connection = clouds.connect(cloud, params, self._retrier(cloud), region=region)
+                self._connections[key] = connection
+        return connection
+
     def _scopes(self, cloud, section, params):
         """``(label, params, region, provider)`` units of listing work for one cloud."""
         if cloud == "aws":
@@ -282,7 +341,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return units
 
     def _aws_regions(self, params, section):
-        connection = clouds.connect("aws", params, self._retrier("aws"), region=section.get("region") or "us-east-1")
+        connection = self._connection("aws", params, region=section.get("region") or "us-east-1")
         try:
             response = connection.call(
                 connection.ec2.describe_regions, resource="regions", call="DescribeRegions", AllRegionStatus=False
@@ -312,8 +371,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         label, params, region, provider = unit
 
         def work():
-            connection = clouds.connect(cloud, params, self._retrier(cloud), region=region)
-            adapter = clouds.clusters(cloud, connection)
+            adapter = clouds.clusters(cloud, self._connection(cloud, params, region))
             if hasattr(adapter, "names"):
                 names = adapter.names(region)
                 return [], [(label, adapter, region, name) for name in names]
@@ -330,13 +388,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def discover(self):
         """Every cluster of the configured clouds, listed concurrently."""
+        self._connections = {}
+        self._connections_lock = threading.Lock()
         work = []
         secrets = []
         for cloud in CLOUDS:
             section = self.get_option(cloud)
             if section is None:
                 continue
-            section = self._template(dict(section))
+            section = plain(self._template(dict(section)))
             unknown = set(section) - set(SCOPE_KEYS[cloud]) - {n[len(cloud) + 1 :] for n in PROVIDER_OPTIONS[cloud]}
             if cloud == "aws":
                 unknown -= {"region"}
@@ -410,9 +470,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # ------------------------------------------------------------------ inventory
 
     def _hostname(self, variables):
-        for template in self.get_option("hostnames"):
-            self.templar.available_variables = variables
-            name = self.templar.template(trust_as_template(template))
+        for template, pieces in self._hostname_templates:
+            name = render_simple(pieces, variables) if pieces is not None else None
+            if name is None:
+                self.templar.available_variables = variables
+                name = self.templar.template(trust_as_template(template))
             if name:
                 return str(name)
         raise AnsibleError(f"multicloud.fabric.clusters: no hostname template rendered for {variables['mc_name']}")
@@ -452,6 +514,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         super().parse(inventory, loader, path)
         self._read_config_data(path)
         self._kubeconfig_path = self.get_option("kubeconfig")
+        # Parsed once per run: rendering a plain hostname template needs no Jinja compile per host.
+        self._hostname_templates = [(t, simple_template(t)) for t in self.get_option("hostnames")]
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache") and cache
         update_cache = self.get_option("cache") and not cache

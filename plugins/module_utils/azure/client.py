@@ -21,6 +21,7 @@ longer than the deadline allows.
 from __future__ import annotations
 
 import os
+import threading
 from urllib.parse import urlsplit
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.classify import translate_error
@@ -259,6 +260,7 @@ class Connection(BaseConnection):
         self.credential_kind, self._credential_kwargs = credential_settings(self.params)
         self._credential = None
         self._clients = {}
+        self._clients_lock = threading.RLock()
         # Per-connection caches the adapters share (e.g. cluster CA data by cluster id).
         self.cache = {}
 
@@ -282,11 +284,12 @@ class Connection(BaseConnection):
         return self._credential
 
     def _client(self, name, cls, package, error):
-        if name not in self._clients:
-            if cls is None:
-                raise missing_sdk(package, error)
-            kwargs = client_settings(self.params, self.poll_interval)
-            self._clients[name] = cls(self.credential, self.subscription_id, **kwargs)
+        with self._clients_lock:  # one client per service even when threads share the connection
+            if name not in self._clients:
+                if cls is None:
+                    raise missing_sdk(package, error)
+                kwargs = client_settings(self.params, self.poll_interval)
+                self._clients[name] = cls(self.credential, self.subscription_id, **kwargs)
         return self._clients[name]
 
     @property

@@ -33,6 +33,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import threading
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.connection import BaseConnection
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
@@ -211,6 +212,7 @@ class Connection(BaseConnection):
         self._project = None
         self._static_token = False
         self._clients = {}
+        self._clients_lock = threading.RLock()
 
     # ------------------------------------------------------------------ credentials and project
 
@@ -336,11 +338,12 @@ class Connection(BaseConnection):
         return build
 
     def _client(self, name, client_cls, transport_cls):
-        if name not in self._clients:
-            options = {"api_endpoint": self.api_endpoint} if self.api_endpoint else None
-            self._clients[name] = client_cls(
-                credentials=self.credentials, transport=self._transport(transport_cls), client_options=options
-            )
+        with self._clients_lock:  # one client per service even when threads share the connection
+            if name not in self._clients:
+                options = {"api_endpoint": self.api_endpoint} if self.api_endpoint else None
+                self._clients[name] = client_cls(
+                    credentials=self.credentials, transport=self._transport(transport_cls), client_options=options
+                )
         return self._clients[name]
 
     @property

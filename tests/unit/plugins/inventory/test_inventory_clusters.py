@@ -64,8 +64,11 @@ class FakeClouds:
         self.active = 0
         self.peak = 0
         self.lock = threading.Lock()
+        self.connects = []
 
     def connect(self, cloud, params, retrier, region=None):
+        with self.lock:
+            self.connects.append((cloud, params.get("gcp_project") or params.get("azure_subscription_id")))
         return {"cloud": cloud, "params": params, "region": region}
 
     def clusters(self, cloud, connection):
@@ -83,7 +86,8 @@ class FakeClouds:
                     found = WORLD.get(key, [])
                     if isinstance(found, Exception):
                         raise found
-                    return [dict(c) for c in found]
+                    # Like the AWS adapter: the region a cluster reports is the one it was listed in.
+                    return [dict(c, region=region) if region else dict(c) for c in found]
                 finally:
                     with fake.lock:
                         fake.active -= 1
@@ -218,6 +222,8 @@ def test_cache_serves_the_second_run_and_flush_refreshes(plugin, tmp_path):
     assert sorted(second.hosts) == sorted(first.hosts)
     cached = "".join(p.read_text() for p in (tmp_path / "cache").iterdir())
     assert "prod" in cached and SECRET not in cached and "AKIAEXAMPLE" not in cached
+    # Plain values only: no origin or trust tags of the inventory file follow the region names in.
+    assert "__ansible" not in cached and "TrustedAsTemplate" not in cached
     plugin.run(config, cache=False)
     assert len(plugin.fake.calls) > calls
 
@@ -249,3 +255,59 @@ def test_kubeconfig_has_a_context_per_cluster_and_no_token(plugin, tmp_path):
 def test_unknown_key_is_named(plugin):
     with pytest.raises(AnsibleError, match=r"aws\.region_list"):
         plugin.run({"aws": {"region_list": ["us-east-1"]}})
+
+
+def test_one_connection_per_cloud_and_credential_set(plugin):
+    """Regions of one AWS account share one session (its clients are per region); each GCP project
+    and Azure subscription has credentials of its own."""
+    WORLD[("gcp", "other")] = []
+    try:
+        plugin.run(
+            {
+                "aws": {"regions": ["us-east-1", "eu-west-1", "ap-south-1"], "access_key": "AKIAEXAMPLE"},
+                "gcp": {"projects": ["demo", "other"]},
+                "azure": {"subscription_id": "sub", "resource_groups": ["rg", "rg2"]},
+            }
+        )
+    finally:
+        del WORLD[("gcp", "other")]
+    assert sorted(plugin.fake.connects) == [("aws", None), ("azure", "sub"), ("gcp", "demo"), ("gcp", "other")]
+    assert len(plugin.fake.calls) == 3 + 2 + 2  # every unit was still listed
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ mc_cloud }}-{{ mc_region }}-{{ mc_name }}",
+        "{{mc_name}}.{{ mc_region }}.example.com",
+        "static-name",
+        "k8s-{{ mc_name }}",
+    ],
+)
+def test_plain_hostname_templates_render_as_jinja_does(template):
+    variables = {"mc_cloud": "aws", "mc_region": "us-east-1", "mc_name": "prod"}
+    pieces = plugin_module.simple_template(template)
+    assert pieces is not None
+    templar = Templar(loader=DataLoader(), variables=variables)
+    assert plugin_module.render_simple(pieces, variables) == templar.template(plugin_module.trust_as_template(template))
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ mc_name | upper }}",
+        "{{ mc_tags.alias }}",
+        "{% if mc_name %}x{% endif %}",
+        "{{ mc_name }}{# note #}",
+        "{{ mc_name ~ '-x' }}",
+    ],
+)
+def test_templates_that_need_jinja_are_left_to_it(template):
+    assert plugin_module.simple_template(template) is None
+
+
+def test_plain_template_with_a_missing_or_empty_value_is_left_to_jinja():
+    pieces = plugin_module.simple_template("{{ mc_cloud }}-{{ mc_name }}")
+    assert plugin_module.render_simple(pieces, {"mc_cloud": "aws"}) is None
+    assert plugin_module.render_simple(pieces, {"mc_cloud": "aws", "mc_name": ""}) is None
+    assert plugin_module.render_simple(pieces, {"mc_cloud": "aws", "mc_name": 3}) is None
