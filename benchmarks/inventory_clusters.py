@@ -1,7 +1,9 @@
 """Inventory figures: `ansible-inventory --list` over ~300 EKS, GKE and AKS clusters through the
-`multicloud.fabric.clusters` plugin, concurrent (max_workers=8), serial (max_workers=1) and cached.
+`multicloud.fabric.clusters` plugin, concurrent (max_workers=8), serial (max_workers=1) and cached,
+then cold runs at larger fleets (`--sizes`) to show that the cost per cluster stays flat.
 
     .venv/bin/python benchmarks/inventory_clusters.py [--latency-ms 50] [--rounds 1] [--json]
+        [--sizes 1000,3000] [--profile FILE]
 
 The three emulated clouds run in this process, each an HTTP(S) server on 127.0.0.1 reached by the
 plugin through the official SDKs, as in production. Their Kubernetes side is a stub (no control
@@ -12,15 +14,26 @@ of added latency from the sandbox's fault framework, as a far-away cloud API wou
 
 Each `ansible-inventory` run must find every cluster (a run that misses one is an error, not a
 figure). Times are wall times of the whole command, Ansible's own start included; the startup line
-is `ansible-inventory -i localhost, --list` for comparison. Nothing here asserts timings.
+is `ansible-inventory -i localhost, --list` for comparison. Beside each wall time is the CPU time
+of the `ansible-inventory` process (user + system), and the CPU the emulated clouds spent answering
+it (they share the machine's cores). The latency floor of a cold run is the startup plus
+requests x latency / max_workers: what the run would take if the plugin cost no CPU at all; the
+ratio to it, and (cold - startup) / (requests x latency / max_workers), say how far the run is from
+being bound by the clouds' latency alone. CPU per cluster
+is (CPU of the run - CPU of the startup) / clusters. `--profile FILE` samples one more cold run
+with py-spy (from the package index; only threads holding the GIL, so waiting is not counted) and
+prints where its CPU went. Nothing here asserts timings.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import pathlib
+import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -55,7 +68,17 @@ AZURE_LOCATIONS = ("eastus", "westus2", "westeurope", "southeastasia")
 AZURE_GROUPS = ("platform-rg", "apps-rg", "data-rg", "edge-rg")
 PER_REGION = {"aws": 17, "gcp": 25, "azure": 25}
 CLOUDS = ("aws", "gcp", "azure")
-FIGURES = ("startup", "concurrent", "serial", "cache_fill", "cached")
+FIGURES = ("startup", "concurrent", "serial", "cache_fill", "cached", "constructed")
+# What the `constructed` figure adds to a cold run: the documented example's groups and variables,
+# and a kubeconfig with a context per cluster (AKS CAs and users cost a request per cluster).
+CONSTRUCTED = {
+    "keyed_groups": [
+        {"key": "mc_version", "prefix": "k8s"},
+        {"key": "mc_tags.team | default('none')", "prefix": "team"},
+    ],
+    "groups": {"platform": "mc_tags.team | default('') == 'platform'"},
+    "compose": {"node_count": "mc_node_pools | map(attribute='count') | sum"},
+}
 ACCOUNT = "123456789012"
 GCP_SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 POLL = 0.05
@@ -345,11 +368,18 @@ def child_env(home: pathlib.Path) -> dict[str, str]:
     return env
 
 
-def ansible_inventory(source: str, env: dict, deadline: Deadline) -> tuple[float, dict]:
-    """(wall seconds, parsed --list output) of one run; its process group is killed on timeout."""
+def cpu_seconds(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def ansible_inventory(source: str, env: dict, deadline: Deadline, prefix: tuple = ()) -> tuple[float, float, dict]:
+    """(wall seconds, CPU seconds, parsed --list output) of one run; its process group is killed on
+    timeout. The CPU is what the reaped child used (this process starts no other children meanwhile)."""
     started = time.monotonic()
+    children_before = cpu_seconds(resource.RUSAGE_CHILDREN)
     with subprocess.Popen(
-        [str(BIN / "ansible-inventory"), "-i", source, "--list"],
+        [*prefix, str(BIN / "ansible-inventory"), "-i", source, "--list"],
         cwd=CHECKOUT,
         env=env,
         stdout=subprocess.PIPE,
@@ -367,9 +397,10 @@ def ansible_inventory(source: str, env: dict, deadline: Deadline) -> tuple[float
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
     elapsed = time.monotonic() - started
+    cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - children_before
     if process.returncode != 0:
         raise SystemExit(f"inventory_clusters: ansible-inventory -i {source} failed:\n{err}")
-    return elapsed, json.loads(out)
+    return elapsed, cpu, json.loads(out) if out.lstrip().startswith("{") else {}
 
 
 def hosts_by_cloud(listing: dict) -> dict[str, int]:
@@ -382,33 +413,138 @@ def hosts_by_cloud(listing: dict) -> dict[str, int]:
     return counts
 
 
-def measured_run(clouds: Clouds, config: pathlib.Path, env: dict, expected: dict, deadline: Deadline) -> dict:
+def measured_run(
+    clouds: Clouds, config: pathlib.Path, env: dict, expected: dict, deadline: Deadline, *, prefix: tuple = ()
+) -> dict:
     before = clouds.requests()
-    elapsed, listing = ansible_inventory(str(config), env, deadline)
+    server_before = cpu_seconds(resource.RUSAGE_SELF)
+    elapsed, cpu, listing = ansible_inventory(str(config), env, deadline, prefix)
+    server = cpu_seconds(resource.RUSAGE_SELF) - server_before
     after = clouds.requests()
-    found = hosts_by_cloud(listing)
-    if found != expected:
-        raise SystemExit(f"inventory_clusters: {config.name} found {found} hosts, expected {expected}")
-    return {"seconds": elapsed, "requests": {c: after[c] - before[c] for c in CLOUDS}}
+    if not prefix:  # under a profiler the listing goes to the profiler's own output handling
+        found = hosts_by_cloud(listing)
+        if found != expected:
+            raise SystemExit(f"inventory_clusters: {config.name} found {found} hosts, expected {expected}")
+    return {"seconds": elapsed, "cpu": cpu, "server_cpu": server, "requests": {c: after[c] - before[c] for c in CLOUDS}}
+
+
+# ---------------------------------------------------------------------------- profile
+# Where a sampled stack's time is counted: the innermost frame whose function name matches, from
+# the first row that matches any frame. Rows are in the order the docs list them.
+PROFILE_BUCKETS = (
+    (
+        "SDK client and session construction",
+        (
+            "Session.client",
+            "Session.__init__ (boto3",
+            "ClusterManagerClient.__init__",
+            "ContainerServiceClient.__init__",
+            "Connection.session",
+            "Connection.new_client",
+        ),
+    ),
+    ("credentials and tokens", ("get_credentials", "Credentials.refresh", "get_token", "_request_token")),
+    ("API requests (serialise, sign, send, parse)", ("BaseClient._make_api_call", "Connection.call (", "Retrier.call")),
+    (
+        "response to the portable shape",
+        ("cluster_to_portable", "cluster_from_arm", "cluster_from_gke", "cluster_result"),
+    ),
+    ("host names (templating)", ("InventoryModule._hostname",)),
+    ("hosts, groups and variables (Ansible)", ("InventoryModule.populate",)),
+    ("kubeconfig", ("cluster/kubeconfig.py", "kube_user")),
+    ("cache read/write", ("CachePluginAdjudicator", "plugins/cache/", "update_cache_if_changed")),
+    ("JSON output (ansible-inventory)", ("InventoryCLI.dump", "InventoryCLI.json_inventory")),
+    ("imports (Ansible, SDKs, plugin)", ("_find_and_load",)),
+)
+
+
+def profile_summary(raw: pathlib.Path) -> list[tuple[str, float]]:
+    """(bucket, share of the sampled CPU) from py-spy's raw (collapsed) output."""
+    counts: collections.Counter = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if not samples.isdigit():
+            continue
+        total += int(samples)
+        frames = stack.split(";")
+        label = "other (Ansible start, threads, the rest)"
+        for name, needles in PROFILE_BUCKETS:
+            if any(needle in frame for frame in frames for needle in needles):
+                label = name
+                break
+        counts[label] += int(samples)
+    return [(label, n / total) for label, n in counts.most_common()] if total else []
 
 
 # ---------------------------------------------------------------------------- main
+def size_layout(size: int) -> dict[str, dict[str, list[str]]]:
+    """A layout of about `size` clusters in the proportions of the default one (302)."""
+    base = sum(len(names) for cloud in layouts(1.0).values() for names in cloud.values())
+    return layouts(size / base)
+
+
+def missing(layout: dict, have: dict) -> dict:
+    """The clusters of `layout` that `have` does not hold yet (cloud -> region -> names)."""
+    return {
+        cloud: {r: [n for n in names if n not in set(have.get(cloud, {}).get(r, ()))] for r, names in regions.items()}
+        for cloud, regions in layout.items()
+    }
+
+
+def create(clouds: Clouds, layout: dict, deadline: Deadline) -> dict[str, float]:
+    """Create the clusters of `layout` without added latency; seconds per cloud."""
+    clouds.faults.clear()
+    seconds = {}
+    for cloud, fn in (("aws", create_aws), ("gcp", create_gcp), ("azure", create_azure)):
+        started = time.monotonic()
+        if any(layout[cloud].values()):
+            fn(clouds, {r: names for r, names in layout[cloud].items() if names}, deadline, 16)
+        seconds[cloud] = round(time.monotonic() - started, 1)
+    return seconds
+
+
+def add_latency(clouds: Clouds, latency_ms: float) -> None:
+    for cloud in CLOUDS:
+        clouds.faults.add_rule(FaultRule(cloud=cloud, latency_ms=latency_ms))
+
+
+def floor_seconds(startup: float, requests: int, latency_ms: float, workers: int) -> float:
+    """The cold run's time if the plugin cost no CPU: Ansible's start plus the latency of its
+    requests spread over its workers."""
+    return startup + requests * latency_ms / 1000 / workers
+
+
+def per_cluster_ms(run: dict, startup_cpu: float, clusters: int) -> float:
+    return max(0.0, run["cpu"] - startup_cpu) * 1000 / clusters
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency-ms", type=float, default=50.0, help="added to every request of every cloud")
     parser.add_argument("--rounds", type=int, default=1, help="measure each figure this many times (median)")
     parser.add_argument("--scale", type=float, default=1.0, help="clusters per region x this (1: ~300)")
+    parser.add_argument("--sizes", default="", help="larger fleets for cold runs, e.g. 1000,3000 (clusters)")
     parser.add_argument("--azure-by-group", action="store_true", help="list Azure per resource group")
-    parser.add_argument("--timeout", type=float, default=600.0, help="total seconds before giving up")
+    parser.add_argument("--profile", type=pathlib.Path, help="sample one more cold run with py-spy into this file")
+    parser.add_argument("--timeout", type=float, default=1800.0, help="total seconds before giving up")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
-    if args.rounds < 1 or args.scale <= 0 or args.latency_ms < 0:
-        parser.error("--rounds must be >= 1, --scale > 0 and --latency-ms >= 0")
+    try:
+        sizes = sorted({int(size) for size in args.sizes.split(",") if size.strip()})
+    except ValueError:
+        parser.error(f"--sizes must be cluster counts separated by commas, got {args.sizes!r}")
+    if args.rounds < 1 or args.scale <= 0 or args.latency_ms < 0 or any(size < 1 for size in sizes):
+        parser.error("--rounds must be >= 1, --scale > 0, --latency-ms >= 0 and --sizes >= 1")
+    py_spy = shutil.which("py-spy", path=str(BIN)) or shutil.which("py-spy")
+    if args.profile and not py_spy:
+        parser.error("--profile needs py-spy: .venv/bin/pip install py-spy")
     deadline = Deadline(args.timeout)
     # moto loads thousands of AMIs into every EC2 region it creates; nothing here looks at images.
     os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
     layout = layouts(args.scale)
     expected = {cloud: sum(len(names) for names in layout[cloud].values()) for cloud in CLOUDS}
+    workers = 8
 
     with tempfile.TemporaryDirectory(prefix="mc-bench-inventory-") as directory:
         tmp = pathlib.Path(directory)
@@ -419,70 +555,184 @@ def main() -> None:
         try:
             clouds.start()
             started = time.monotonic()
-            workers = 16
-            create_aws(clouds, layout["aws"], deadline, workers)
-            create_gcp(clouds, layout["gcp"], deadline, workers)
-            create_azure(clouds, layout["azure"], deadline, workers)
+            setup_by_cloud = create(clouds, layout, deadline)
             setup = time.monotonic() - started
-            for cloud in CLOUDS:
-                clouds.faults.add_rule(FaultRule(cloud=cloud, latency_ms=args.latency_ms))
+            add_latency(clouds, args.latency_ms)
 
             env = child_env(tmp)
             configs = {}
-            for name, workers_, cache in (("concurrent", 8, None), ("serial", 1, None), ("cached", 8, tmp / "cache")):
+            for name, workers_, cache in (
+                ("concurrent", workers, None),
+                ("serial", 1, None),
+                ("cached", workers, tmp / "cache"),
+                ("constructed", workers, None),
+            ):
                 path = tmp / f"{name}.clusters.yml"
                 config = inventory_config(clouds, max_workers=workers_, cache_dir=cache, by_group=args.azure_by_group)
+                if name == "constructed":
+                    config.update(CONSTRUCTED, kubeconfig=str(tmp / "kubeconfig"))
                 path.write_text(yaml.safe_dump(config, sort_keys=False))
                 path.chmod(0o600)
                 configs[name] = path
+
+            def clear_cache():
+                for entry in (tmp / "cache").glob("*"):
+                    entry.unlink()
+
             # One untimed run first, so that no figure pays for a cold page cache or .pyc compilation.
             measured_run(clouds, configs["concurrent"], env, expected, deadline)
             runs: dict[str, list[dict]] = {name: [] for name in FIGURES}
             for _ in range(args.rounds):
-                runs["startup"].append({"seconds": ansible_inventory("localhost,", env, deadline)[0]})
+                wall, cpu, _listing = ansible_inventory("localhost,", env, deadline)
+                runs["startup"].append({"seconds": wall, "cpu": cpu})
                 runs["concurrent"].append(measured_run(clouds, configs["concurrent"], env, expected, deadline))
                 runs["serial"].append(measured_run(clouds, configs["serial"], env, expected, deadline))
-                for entry in (tmp / "cache").glob("*"):
-                    entry.unlink()
+                clear_cache()
                 runs["cache_fill"].append(measured_run(clouds, configs["cached"], env, expected, deadline))
                 runs["cached"].append(measured_run(clouds, configs["cached"], env, expected, deadline))
                 if any(runs["cached"][-1]["requests"].values()):
                     raise SystemExit(f"inventory_clusters: the cached run called the clouds: {runs['cached'][-1]}")
+                runs["constructed"].append(measured_run(clouds, configs["constructed"], env, expected, deadline))
+
+            profile = []
+            if args.profile:
+                spy = (
+                    py_spy,
+                    "record",
+                    "--gil",
+                    "--rate",
+                    "200",
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(args.profile),
+                    "--",
+                )
+                measured_run(clouds, configs["concurrent"], env, expected, deadline, prefix=spy)
+                profile = profile_summary(args.profile)
+
+            startup = statistics.median(r["seconds"] for r in runs["startup"])
+            startup_cpu = statistics.median(r["cpu"] for r in runs["startup"])
+            scaling = []
+            have = layout
+            for size in sizes:
+                grown = size_layout(size)
+                create(clouds, missing(grown, have), deadline)
+                have = grown
+                add_latency(clouds, args.latency_ms)
+                want = {cloud: sum(len(names) for names in grown[cloud].values()) for cloud in CLOUDS}
+                cold = [measured_run(clouds, configs["concurrent"], env, want, deadline) for _ in range(args.rounds)]
+                clear_cache()
+                measured_run(clouds, configs["cached"], env, want, deadline)
+                cached = [measured_run(clouds, configs["cached"], env, want, deadline) for _ in range(args.rounds)]
+                clusters = sum(want.values())
+                run = sorted(cold, key=lambda r: r["cpu"])[len(cold) // 2]  # the median by CPU
+                requests_total = sum(run["requests"].values())
+                floor = floor_seconds(startup, requests_total, args.latency_ms, workers)
+                scaling.append(
+                    {
+                        "clusters": clusters,
+                        "seconds": round(statistics.median(r["seconds"] for r in cold), 3),
+                        "cpu_seconds": round(statistics.median(r["cpu"] for r in cold), 3),
+                        "clouds_cpu_seconds": round(statistics.median(r["server_cpu"] for r in cold), 3),
+                        "cpu_ms_per_cluster": round(per_cluster_ms(run, startup_cpu, clusters), 2),
+                        "requests": requests_total,
+                        "floor_seconds": round(floor, 2),
+                        "ratio_to_floor": round(statistics.median(r["seconds"] for r in cold) / floor, 2),
+                        "cached_seconds": round(statistics.median(r["seconds"] for r in cached), 3),
+                        "cached_cpu_ms_per_cluster": round(
+                            per_cluster_ms(
+                                sorted(cached, key=lambda r: r["cpu"])[len(cached) // 2], startup_cpu, clusters
+                            ),
+                            2,
+                        ),
+                    }
+                )
         finally:
             clouds.stop()
 
     figures = {name: statistics.median(r["seconds"] for r in entries) for name, entries in runs.items()}
+    cpus = {name: statistics.median(r["cpu"] for r in entries) for name, entries in runs.items()}
+    clouds_cpu = {
+        name: statistics.median(r["server_cpu"] for r in entries) for name, entries in runs.items() if name != "startup"
+    }
     requests = {name: entries[-1].get("requests") for name, entries in runs.items() if name != "startup"}
+    total = {name: sum((r or {}).values()) for name, r in requests.items()}
+    clusters = sum(expected.values())
+    floor = floor_seconds(figures["startup"], total["concurrent"], args.latency_ms, workers)
     result = {
-        "clusters": sum(expected.values()),
+        "clusters": clusters,
         "clusters_by_cloud": expected,
         "units": {"aws": len(AWS_REGIONS), "gcp": 1, "azure": len(AZURE_GROUPS) if args.azure_by_group else 1},
         "latency_ms": args.latency_ms,
         "rounds": args.rounds,
         "setup_seconds": round(setup, 2),
+        "setup_seconds_by_cloud": setup_by_cloud,
         "seconds": {name: round(value, 3) for name, value in figures.items()},
+        "cpu_seconds": {name: round(value, 3) for name, value in cpus.items()},
+        "clouds_cpu_seconds": {name: round(value, 3) for name, value in clouds_cpu.items()},
+        "cpu_ms_per_cluster": {
+            name: round(max(0.0, cpus[name] - cpus["startup"]) * 1000 / clusters, 2)
+            for name in FIGURES
+            if name != "startup"
+        },
         "all_seconds": {name: [round(r["seconds"], 3) for r in entries] for name, entries in runs.items()},
         "requests": requests,
+        "floor_seconds": round(floor, 2),
+        "ratio_to_floor": round(figures["concurrent"] / floor, 2),
+        "ratio_to_latency": round((figures["concurrent"] - figures["startup"]) / (floor - figures["startup"]), 2),
+        "cached_over_startup_seconds": round(figures["cached"] - figures["startup"], 2),
         "ratio_serial_concurrent": round(figures["serial"] / figures["concurrent"], 2),
         "ratio_cold_cached": round(figures["concurrent"] / figures["cached"], 2),
+        "scaling": scaling,
+        "profile": [{"where": label, "share": round(share, 3)} for label, share in profile],
         "cpus": os.cpu_count(),
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    total = {name: sum((r or {}).values()) for name, r in requests.items()}
     per_cloud = ", ".join(f"{c} {n}" for c, n in expected.items())
-    print(f"clusters                      {result['clusters']:6d}     ({per_cloud}; created in {setup:.1f} s)")
+    ms = result["cpu_ms_per_cluster"]
+
+    def row(label, name, note=""):
+        clouds_note = f"  clouds {clouds_cpu[name]:5.2f} s CPU" if name in clouds_cpu else ""
+        line = f"{label:<30}{figures[name]:6.2f} s  CPU {cpus[name]:5.2f} s"
+        line += f"  {ms[name]:5.1f} ms/cluster" if name in ms else " " * 17
+        line += f"  {total[name]:5d} requests{clouds_note}" if name in total else ""
+        print(line + note)
+
+    print(f"clusters                      {clusters:6d}     ({per_cloud}; created in {setup:.1f} s)")
     print(f"latency per request           {args.latency_ms:6.0f} ms  (every call of every cloud)")
-    print(f"ansible-inventory startup     {figures['startup']:6.2f} s   (-i localhost,)")
-    print(f"cold, max_workers=8           {figures['concurrent']:6.2f} s   {total['concurrent']:5d} requests")
-    print(f"cold, max_workers=1 (serial)  {figures['serial']:6.2f} s   {total['serial']:5d} requests")
-    print(f"cache fill (first run)        {figures['cache_fill']:6.2f} s   {total['cache_fill']:5d} requests")
-    print(f"cached (second run)           {figures['cached']:6.2f} s   {total['cached']:5d} requests")
-    print(f"latency alone, one at a time  {total['serial'] * args.latency_ms / 1000:6.2f} s   (requests x latency)")
+    row("ansible-inventory startup", "startup", "  (-i localhost,)")
+    row(f"cold, max_workers={workers}", "concurrent")
+    row("cold, max_workers=1 (serial)", "serial")
+    row("cache fill (first run)", "cache_fill")
+    row("cached (second run)", "cached")
+    row("cold, constructed+kubeconfig", "constructed")
+    print(f"latency floor, {workers} workers       {floor:6.2f} s   (startup + requests x latency / workers)")
+    print(f"ratio cold/floor              {result['ratio_to_floor']:6.2f}")
+    print(f"ratio (cold-startup)/latency  {result['ratio_to_latency']:6.2f}   (latency: requests x latency / workers)")
+    print(f"cached - startup              {result['cached_over_startup_seconds']:6.2f} s")
     print(f"ratio serial/concurrent       {result['ratio_serial_concurrent']:6.2f}")
     print(f"ratio cold/cached             {result['ratio_cold_cached']:6.2f}")
+    if scaling:
+        print("")
+        print(
+            "clusters   cold s  CPU s  CPU ms/cluster  requests  floor s  cold/floor  cached s  cached CPU ms/cluster"
+        )
+        for entry in scaling:
+            print(
+                f"{entry['clusters']:8d} {entry['seconds']:8.2f} {entry['cpu_seconds']:6.2f}"
+                f" {entry['cpu_ms_per_cluster']:15.2f}"
+                f" {entry['requests']:9d} {entry['floor_seconds']:8.2f} {entry['ratio_to_floor']:11.2f}"
+                f" {entry['cached_seconds']:9.2f} {entry['cached_cpu_ms_per_cluster']:21.2f}"
+            )
+    if profile:
+        print("")
+        print(f"where the CPU of a cold run goes (py-spy, {args.profile}):")
+        for label, share in profile:
+            print(f"  {share * 100:5.1f}%  {label}")
     print(f"rounds {args.rounds} (medians); {result['cpus']} CPUs, load average {result['load_average'][0]:.2f}")
 
 
