@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The bootstrap role through the main job, on the sandbox of this integration run (the role's
-# scenario): site.yml --check writes nothing, site.yml builds three clusters with 3 Ready nodes,
-# a rerun changes nothing, teardown.yml leaves the clouds empty and a second teardown is a no-op.
+# scenario): site.yml --check writes nothing and plans three clusters, site.yml builds three
+# clusters with 3 Ready nodes and prints the summary as a table with each cloud's own time,
+# --check on the existing fabric reports the real Ready counts, a rerun changes nothing, --limit
+# tears down and rebuilds one cloud alone, teardown.yml leaves the clouds empty and a second
+# teardown is a no-op.
 set -eux -o pipefail
 config=../../integration_config.yml
 root=$(python3 -c "import yaml; print(yaml.safe_load(open('$config'))['mc_collection_root'])")
@@ -11,6 +14,8 @@ sandbox_cli=$(python3 -c "import yaml; print(yaml.safe_load(open('$config'))['mc
 # The sandbox inventory finds the running sandbox through MC_SANDBOX_DIR, as `make demo` does.
 MC_SANDBOX_DIR=$(python3 -c "import yaml; print(yaml.safe_load(open('$config'))['mc_sandbox_dir'])")
 export MC_SANDBOX_DIR
+# The user's view: the default stdout callback in its default (JSON) result format.
+export ANSIBLE_STDOUT_CALLBACK=default ANSIBLE_CALLBACK_RESULT_FORMAT=json
 
 writes() {
   "$sandbox_cli" status --json | python3 -c '
@@ -18,6 +23,26 @@ import json, re, sys
 requests = json.load(sys.stdin)["faults"]["requests"]
 write = re.compile(r"(?i)^(?!.*list)(?=.*(create|delete|insert|update|set|modify|attach|detach|associate|replace|tag|write|action|upgrade|patch))")
 print(sum(n for ops in requests.values() for op, n in ops.items() if write.search(op)))'
+}
+
+# The printed summary: a header line and one plain row per cluster, as `<cloud> <region> <cluster>
+# <k8s> <nodes...> <endpoint> <took> s`; prints the rows found as JSON, one object per cloud.
+table() {
+  python3 - "$1" <<'PY'
+import json, re, sys
+lines = open(sys.argv[1]).read().splitlines()
+header = [i for i, line in enumerate(lines) if line.split() == ["cloud", "region", "cluster", "k8s", "nodes", "endpoint", "took"]]
+assert len(header) == 1, "no summary table printed"
+rows = {}
+for line in lines[header[0] + 1:]:
+    if not line.strip():
+        break
+    m = re.fullmatch(r"(aws|gcp|azure) +(\S+) +(\S+(?: \(planned\))?) +(\S+) +(\d+/\d+ Ready|\d+ \(planned\)) +(\S+(?: \S+ \S+)?) +([\d.]+) s", line)
+    assert m, f"not a table row: {line!r}"
+    rows[m[1]] = {"region": m[2], "cluster": m[3], "version": m[4], "nodes": m[5], "endpoint": m[6], "seconds": float(m[7])}
+assert not any('"msg"' in line for line in lines), "the summary was printed as JSON"
+print(json.dumps(rows))
+PY
 }
 
 cleanup() {
@@ -30,22 +55,93 @@ ansible-playbook -i "$inventory" "$root/playbooks/site.yml" -e "mc_output_dir=$o
 test "$(writes)" = "$before"
 grep -E "^fabric-(aws|gcp|azure) +: ok=[0-9]+ +changed=[1-9]" "$OUTPUT_DIR/check.log" | wc -l | grep -qx 3
 test ! -e "$out/kubeconfig"
-
-ansible-playbook -i "$inventory" "$root/playbooks/site.yml" -e "mc_output_dir=$out" "$@" | tee "$OUTPUT_DIR/site.log"
-python3 - "$out/summary.json" <<'PY'
+table "$OUTPUT_DIR/check.log" | python3 -c '
 import json, sys
-summary = json.load(open(sys.argv[1]))
-rows = {row["cloud"]: row for row in summary["clusters"]}
+rows = json.load(sys.stdin)
 assert sorted(rows) == ["aws", "azure", "gcp"], rows
+for cloud, row in rows.items():
+    assert row["cluster"] == f"fabric-{cloud} (planned)" and row["nodes"] == "3 (planned)", row
+    assert row["endpoint"] == "(known after apply)", row'
+
+# Task names run for every host: none names one of them.
+! grep -E "^TASK \[.*fabric-(aws|gcp|azure)" "$OUTPUT_DIR/check.log"
+
+# The log file timestamps each line, so each host's own time can be read independently.
+ANSIBLE_LOG_PATH=$OUTPUT_DIR/site.timed.log \
+  ansible-playbook -i "$inventory" "$root/playbooks/site.yml" -e "mc_output_dir=$out" "$@" | tee "$OUTPUT_DIR/site.log"
+! grep -E "^TASK \[.*fabric-(aws|gcp|azure)" "$OUTPUT_DIR/site.log"
+table "$OUTPUT_DIR/site.log" > "$OUTPUT_DIR/site.table.json"
+python3 - "$out/summary.json" "$OUTPUT_DIR/site.table.json" "$OUTPUT_DIR/site.timed.log" <<'PY'
+import datetime, json, re, sys
+summary = json.load(open(sys.argv[1]))
+printed = json.load(open(sys.argv[2]))
+rows = {row["cloud"]: row for row in summary["clusters"]}
+assert sorted(rows) == sorted(printed) == ["aws", "azure", "gcp"], (rows, printed)
 for cloud, row in rows.items():
     assert int(row["nodes_ready"]) == 3 == int(row["nodes_expected"]), row
     assert row["version"] == "1.31" and row["endpoint"].startswith("https://"), row
+    assert printed[cloud]["nodes"] == "3/3 Ready" and printed[cloud]["endpoint"] == row["endpoint"], printed
+    assert printed[cloud]["seconds"] == round(float(row["seconds"]), 1), (printed, row)
+
+# Each host's own time, from the log: its role start to its own cluster's result line.
+task, started, finished = None, {}, {}
+for line in open(sys.argv[3]):
+    m = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*?\| (.*)$", line.rstrip("\n"))
+    if not m:
+        continue
+    when = datetime.datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+    banner = re.match(r"TASK \[(?:[\w.]+ : )?(.*?)\]", m[2])
+    if banner:
+        task = banner[1]
+        continue
+    host = re.match(r"(?:ok|changed): \[fabric-(\w+)\]", m[2])
+    if host and task == "Record when this host started":
+        started[host[1]] = when
+    elif host and task == "Cluster":
+        finished[host[1]] = when
+seconds = {cloud: float(row["seconds"]) for cloud, row in rows.items()}
+own = {cloud: finished[cloud] - started[cloud] for cloud in rows}
+print("took", seconds, "own", own)
+for cloud in rows:
+    assert abs(seconds[cloud] - own[cloud]) < 1.5, f"{cloud} took {seconds[cloud]} s, its own work {own[cloud]:.1f} s"
+assert len(set(seconds.values())) == 3, f"every cloud reports the same time: {seconds}"
+assert summary["seconds"] >= max(seconds.values()), summary
 PY
+
+# Check mode on the existing fabric reads the clusters' nodes; nothing is planned, nothing written.
+before=$(writes)
+ansible-playbook -i "$inventory" "$root/playbooks/site.yml" -e "mc_output_dir=$out" --check "$@" | tee "$OUTPUT_DIR/check-existing.log"
+test "$(writes)" = "$before"
+table "$OUTPUT_DIR/check-existing.log" | python3 -c '
+import json, sys
+rows = json.load(sys.stdin)
+assert sorted(rows) == ["aws", "azure", "gcp"], rows
+for cloud, row in rows.items():
+    assert row["cluster"] == f"fabric-{cloud}" and row["nodes"] == "3/3 Ready", row
+    assert row["endpoint"].startswith("https://"), row'
+grep -q "check mode: nothing was changed" "$OUTPUT_DIR/check-existing.log"
 
 ansible-playbook -i "$inventory" "$root/playbooks/site.yml" -e "mc_output_dir=$out" "$@" | tee "$OUTPUT_DIR/rerun.log"
 for host in fabric-aws fabric-gcp fabric-azure; do
   grep -E "^${host} +: ok=[0-9]+ +changed=0 " "$OUTPUT_DIR/rerun.log"
 done
+
+# One cloud alone: its teardown checks only that cloud, and site.yml rebuilds and summarises it.
+ansible-playbook -i "$inventory" "$root/playbooks/teardown.yml" -e "mc_output_dir=$out" --limit 'localhost,fabric-aws' "$@" \
+  | tee "$OUTPUT_DIR/teardown-aws.log"
+grep -E "^fabric-aws +: ok=[0-9]+ +changed=[1-9]" "$OUTPUT_DIR/teardown-aws.log"
+! grep -E "^fabric-(gcp|azure) " "$OUTPUT_DIR/teardown-aws.log"
+ansible-playbook -i "$inventory" "$root/playbooks/site.yml" -e "mc_output_dir=$out" --limit 'localhost,fabric-aws' "$@" \
+  | tee "$OUTPUT_DIR/site-aws.log"
+grep -E "^fabric-aws +: ok=[0-9]+ +changed=[1-9]" "$OUTPUT_DIR/site-aws.log"
+table "$OUTPUT_DIR/site-aws.log" | python3 -c '
+import json, sys
+rows = json.load(sys.stdin)
+assert sorted(rows) == ["aws"] and rows["aws"]["nodes"] == "3/3 Ready", rows'
+python3 -c '
+import json, sys
+summary = json.load(open(sys.argv[1]))
+assert [row["cloud"] for row in summary["clusters"]] == ["aws"], summary' "$out/summary.json"
 
 ansible-playbook -i "$inventory" "$root/playbooks/teardown.yml" -e "mc_output_dir=$out" "$@"
 ansible-playbook -i "$inventory" "$root/playbooks/teardown.yml" -e "mc_output_dir=$out" "$@" | tee "$OUTPUT_DIR/teardown2.log"
