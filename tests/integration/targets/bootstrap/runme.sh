@@ -37,10 +37,10 @@ rows = {}
 for line in lines[header[0] + 1:]:
     if not line.strip():
         break
-    m = re.fullmatch(r"(aws|gcp|azure) +(\S+) +(\S+(?: \(planned\))?) +(\S+) +(\d+/\d+ Ready|\d+ \(planned\)) +(\S+(?: \S+ \S+)?) +([\d.]+) s", line)
+    m = re.fullmatch(r"(aws|gcp|azure) +(\S+) +(\S+(?: \(planned\))?) +(\S+) +(\S+/\d+ Ready|\d+ \(planned\)) +(\S+(?: \S+ \S+)?) +([\d.]+) s", line)
     assert m, f"not a table row: {line!r}"
     rows[m[1]] = {"region": m[2], "cluster": m[3], "version": m[4], "nodes": m[5], "endpoint": m[6], "seconds": float(m[7])}
-assert not any('"msg"' in line for line in lines), "the summary was printed as JSON"
+assert not any(re.search(r'"cloud +region', line) for line in lines), "the summary was printed as JSON strings"
 print(json.dumps(rows))
 PY
 }
