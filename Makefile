@@ -32,7 +32,7 @@ demo: sandbox-up
 	@echo ""
 	@echo "Look around:"
 	@echo "  export KUBECONFIG=$$PWD/.output/kubeconfig"
-	@echo "  kubectl config get-contexts; kubectl --context aws-us-east-1-fabric-aws get nodes"
+	@echo "  kubectl config get-contexts; kubectl --context aws-us-east-1-fabric-aws get nodes   (needs kubectl)"
 	@echo "  .venv/bin/mc-sandbox status             the sandbox's clouds, clusters and request counters"
 	@echo "  .venv/bin/ansible-inventory -i inventories/sandbox-discovered.clusters.yml --graph"
 	@echo "  .venv/bin/ansible-playbook -i inventories/sandbox playbooks/teardown.yml   delete it all"

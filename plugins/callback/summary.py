@@ -55,12 +55,14 @@ def render_summary(summary):
     if len(rows) == 1:
         lines.append("(no cluster in this run)")
     total = f"{float(summary.get('seconds') or 0):.1f} s"
+    summary_file = str(summary.get("summary_file", ""))
     if summary.get("check_mode"):
         total += " (check mode: nothing was changed)"
+        summary_file += " (not written in check mode)"
     lines += [
         "",
         f"kubeconfig: {summary.get('kubeconfig', '')}",
-        f"summary:    {summary.get('summary_file', '')}",
+        f"summary:    {summary_file}",
         f"total:      {total}",
     ]
     return lines

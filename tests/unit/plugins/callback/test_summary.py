@@ -79,7 +79,10 @@ def test_check_mode_marks_only_what_does_not_exist():
     assert "3/3 Ready" in lines[1] and "planned" not in lines[1]
     assert "fabric-gcp (planned)" in lines[2] and "3 (planned)" in lines[2] and "(known after apply)" in lines[2]
     assert "0/3" not in lines[2]
-    assert lines[-1] == "total:      34.1 s (check mode: nothing was changed)"
+    assert lines[-2:] == [
+        "summary:    /out/summary.json (not written in check mode)",
+        "total:      34.1 s (check mode: nothing was changed)",
+    ]
 
 
 def test_a_run_without_clusters_says_so():
