@@ -91,7 +91,7 @@ class SilentServer:
     def _serve(self):
         while True:
             try:
-                client, _ = self.sock.accept()
+                client = self.sock.accept()[0]
             except OSError:
                 return
             self.clients.append(client)
