@@ -13,6 +13,12 @@ and each subnet is created in its zone, associated with that route table, with p
 launch and the tags ``Name``, ``kubernetes.io/role/elb=1`` (public load balancers may use it) and
 ``multicloud.fabric/role`` (the portable subnet role, so reading gives back what was asked).
 
+Every piece is tagged in its create call (``TagSpecifications``), never afterwards, and the
+gateway and route table also carry ``multicloud.fabric/network=<name>``: a run killed between a
+create and the call that links the new piece (attach, associate, route) leaves a piece that the
+rerun finds by its tags and reuses. Until every link is made, reading reports no
+``route_table_id``, so the planner asks for ``create_network`` again, which completes the pieces.
+
 The pure functions at the top translate between EC2 objects and the portable shape; the
 :class:`Networks` adapter performs one planned action at a time.
 """
@@ -28,6 +34,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors im
 
 NAME_TAG = "Name"
 ROLE_TAG = "multicloud.fabric/role"
+NETWORK_TAG = "multicloud.fabric/network"
 ELB_TAG = "kubernetes.io/role/elb"
 DEFAULT_ROUTE = "0.0.0.0/0"
 DEFAULT_ROLE = "nodes"
@@ -62,11 +69,37 @@ def tag_list(tags):
     return [{"Key": key, "Value": "" if value is None else str(value)} for key, value in sorted((tags or {}).items())]
 
 
-def tag_specifications(resource_type, name, tags=None):
-    """``TagSpecifications`` of a create call: the user's tags plus ``Name``."""
+def tag_specifications(resource_type, name, tags=None, network=None):
+    """``TagSpecifications`` of a create call: the user's tags plus ``Name`` (and the collection's
+    ``multicloud.fabric/network`` tag when ``network`` is given)."""
     merged = dict(user_tags(tags or {}))
     merged[NAME_TAG] = name
+    if network:
+        merged[NETWORK_TAG] = network
     return [{"ResourceType": resource_type, "Tags": tag_list(merged)}]
+
+
+def unattached_gateway(gateways, name):
+    """A gateway a killed create left behind: tagged for network ``name`` and attached to nothing."""
+    for gateway in sorted(gateways, key=lambda g: g["InternetGatewayId"]):
+        tags = tags_to_dict(gateway.get("Tags"))
+        if tags.get(NETWORK_TAG, tags.get(NAME_TAG)) != name:
+            continue
+        if not [a for a in gateway.get("Attachments") or () if a.get("State") not in ("detached", "detaching")]:
+            return gateway
+    return None
+
+
+def unlinked_subnets(subnets, route_table):
+    """The collection's subnets (``multicloud.fabric/role`` tag) a killed create left unlinked:
+    not associated with the network's route table, or without public IPs on launch."""
+    associated = {a.get("SubnetId") for a in (route_table or {}).get("Associations") or ()}
+    return [
+        s
+        for s in subnets
+        if ROLE_TAG in tags_to_dict(s.get("Tags"))
+        and (s["SubnetId"] not in associated or not s.get("MapPublicIpOnLaunch"))
+    ]
 
 
 def subnet_tags(subnet):
@@ -114,8 +147,19 @@ def pick_route_table(route_tables, name, internet_gateway_id=None):
 
 
 def network_to_portable(vpc, subnets, internet_gateway, route_table, *, region, desired=None):
-    """An EC2 VPC and its pieces -> the portable network shape (``raw`` is the VPC)."""
+    """An EC2 VPC and its pieces -> the portable network shape (``raw`` is the VPC).
+
+    ``extra.route_table_id`` is given only for a complete network: the table routes ``0.0.0.0/0``
+    to the attached gateway and every subnet of the collection is linked to it.
+    """
     tags = tags_to_dict(vpc.get("Tags"))
+    gateway_id = (internet_gateway or {}).get("InternetGatewayId")
+    complete = bool(
+        route_table
+        and gateway_id
+        and default_route_target(route_table) == gateway_id
+        and not unlinked_subnets(subnets, route_table)
+    )
     desired = desired or {}
     provider = desired.get("provider") or {"project": None, "resource_group": None, "create_resource_group": False}
     return {
@@ -130,8 +174,8 @@ def network_to_portable(vpc, subnets, internet_gateway, route_table, *, region, 
         "provider": dict(provider),
         "status": vpc.get("State"),
         "extra": {
-            "internet_gateway_id": (internet_gateway or {}).get("InternetGatewayId"),
-            "route_table_id": (route_table or {}).get("RouteTableId"),
+            "internet_gateway_id": gateway_id,
+            "route_table_id": route_table["RouteTableId"] if complete else None,
         },
         "raw": to_plain(vpc),
     }
@@ -297,7 +341,50 @@ class Networks:
         self._wait_available("DescribeVpcs", vpc_id, desired, resource)
         for attribute in ("EnableDnsSupport", "EnableDnsHostnames"):  # one attribute per call
             self._ec2("ModifyVpcAttribute", {"VpcId": vpc_id, attribute: {"Value": True}}, desired, resource, True)
-        self._ensure_route_table(desired, vpc_id)
+        table_id = self._ensure_route_table(desired, vpc_id)
+        self._link_subnets(desired, vpc_id, table_id)
+
+    def _link_subnets(self, desired, vpc_id, table_id):
+        """Finish the subnets a killed create left unlinked (public IPs, route table)."""
+        region = desired.get("region") or self.conn.region
+        resource = f"subnets of vpc {desired['name']}"
+        subnets = self._ec2_list(
+            "DescribeSubnets", "Subnets", [{"Name": "vpc-id", "Values": [vpc_id]}], region=region, resource=resource
+        )
+        tables = self._ec2_list(
+            "DescribeRouteTables",
+            "RouteTables",
+            [{"Name": "route-table-id", "Values": [table_id]}],
+            region=region,
+            resource=resource,
+        )
+        for subnet in unlinked_subnets(subnets, tables[0] if tables else None):
+            resource = f"subnet {subnet_to_portable(subnet)['name']} of vpc {desired['name']}"
+            self._link_subnet(subnet, table_id, desired, resource)
+
+    def _link_subnet(self, subnet, table_id, desired, resource):
+        """Public IPs on launch, and the association with the network's route table."""
+        subnet_id = subnet["SubnetId"]
+        if not subnet.get("MapPublicIpOnLaunch"):
+            self._ec2(
+                "ModifySubnetAttribute",
+                {"SubnetId": subnet_id, "MapPublicIpOnLaunch": {"Value": True}},
+                desired,
+                resource,
+            )
+        region = desired.get("region") or self.conn.region
+        linked = self._ec2_list(
+            "DescribeRouteTables",
+            "RouteTables",
+            [{"Name": "association.subnet-id", "Values": [subnet_id]}],
+            region=region,
+            resource=resource,
+        )
+        for table in linked:
+            if table["RouteTableId"] == table_id:
+                return
+            self._disassociate(table, desired, resource, subnet_id)
+        self._ec2("AssociateRouteTable", {"RouteTableId": table_id, "SubnetId": subnet_id}, desired, resource)
 
     def _ensure_route_table(self, desired, vpc_id):
         """The internet gateway and the public route table of the VPC; returns the table's id."""
@@ -314,12 +401,17 @@ class Networks:
             gateway_id = gateways[0]["InternetGatewayId"]
         else:
             resource = f"internet gateway of vpc {name}"
-            gateway_id = self._ec2(
-                "CreateInternetGateway",
-                {"TagSpecifications": tag_specifications("internet-gateway", name)},
-                desired,
-                resource,
-            )["InternetGateway"]["InternetGatewayId"]
+            # One a killed run created but did not attach is found by its tags and attached now.
+            left = self._left_gateway(desired, resource)
+            if left is not None:
+                gateway_id = left["InternetGatewayId"]
+            else:
+                gateway_id = self._ec2(
+                    "CreateInternetGateway",
+                    {"TagSpecifications": tag_specifications("internet-gateway", name, network=name)},
+                    desired,
+                    resource,
+                )["InternetGateway"]["InternetGatewayId"]
             self._ec2(
                 "AttachInternetGateway", {"InternetGatewayId": gateway_id, "VpcId": vpc_id}, desired, resource, True
             )
@@ -335,7 +427,7 @@ class Networks:
         if table is None:
             table = self._ec2(
                 "CreateRouteTable",
-                {"VpcId": vpc_id, "TagSpecifications": tag_specifications("route-table", name)},
+                {"VpcId": vpc_id, "TagSpecifications": tag_specifications("route-table", name, network=name)},
                 desired,
                 resource,
             )["RouteTable"]
@@ -348,6 +440,22 @@ class Networks:
             }
             self._ec2("ReplaceRoute" if target is not None else "CreateRoute", route, desired, resource, True)
         return table["RouteTableId"]
+
+    def _left_gateway(self, desired, resource, tags=(NETWORK_TAG, NAME_TAG)):
+        """An internet gateway of the network attached to nothing (a killed create), found by the
+        collection's ``multicloud.fabric/network`` tag, then by ``Name``; or None."""
+        for key in tags:
+            found = self._ec2_list(
+                "DescribeInternetGateways",
+                "InternetGateways",
+                [{"Name": f"tag:{key}", "Values": [desired["name"]]}],
+                region=desired.get("region") or self.conn.region,
+                resource=resource,
+            )
+            gateway = unattached_gateway(found, desired["name"])
+            if gateway is not None:
+                return gateway
+        return None
 
     def _wait_available(self, operation, resource_id, desired, resource):
         """Poll a new VPC or subnet until ``available`` (EC2 may not know it for a moment)."""
@@ -462,6 +570,13 @@ class Networks:
             )
             self._tolerate_gone(
                 lambda g=gateway_id: self._ec2("DeleteInternetGateway", {"InternetGatewayId": g}, desired, gw_resource)
+            )
+        # Gateways a killed create left unattached: only those with the collection's network tag.
+        while (left := self._left_gateway(desired, gw_resource, tags=(NETWORK_TAG,))) is not None:
+            self._tolerate_gone(
+                lambda g=left["InternetGatewayId"]: self._ec2(
+                    "DeleteInternetGateway", {"InternetGatewayId": g}, desired, gw_resource
+                )
             )
         rt_resource = f"route table of vpc {name}"
         for table in self._ec2_list(

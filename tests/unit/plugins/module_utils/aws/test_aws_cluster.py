@@ -13,6 +13,7 @@ import pytest
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws import cluster as C
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.client import Connection
+from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.spec import plan_cluster
 from ansible_collections.multicloud.fabric.plugins.module_utils.common import errors as E
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Deadline, Retrier
 
@@ -715,3 +716,54 @@ def test_kube_user_token_from_the_connection_credentials():
     url = urlsplit(_decode(user["token"]))
     assert url.netloc == "sts.eu-west-1.amazonaws.com"
     assert "example-secret" not in user["token"]
+
+
+# --------------------------------------------------------------------------- interrupted creates
+
+
+class Killed(BaseException):
+    """The run dies here: no ``except Exception`` catches it, nothing after it runs."""
+
+
+def two_pools():
+    first = desired_cluster()["node_pools"][0]
+    return desired_cluster(node_pools=[first, {**first, "name": "batch", "count": 1}])
+
+
+@pytest.mark.parametrize("operation", ["CreateCluster", "CreateNodegroup"])
+def test_a_run_killed_between_the_cluster_and_its_node_groups_converges_on_rerun(
+    clusters, eks, clock, monkeypatch, operation
+):
+    """EKS creates the cluster, then (once ACTIVE) one node group per pool: a run killed in
+    between is finished by the next one, which finds both by name and creates nothing twice."""
+    desired = two_pools()
+    real = clusters.conn.api
+    seen = []
+
+    def api(service, op, params=None, **kwargs):
+        answer = real(service, op, params, **kwargs)
+        if op == operation:
+            seen.append(op)
+            if len(seen) == 1:
+                monkeypatch.setattr(clusters.conn, "api", real)
+                raise Killed(op)
+        return answer
+
+    monkeypatch.setattr(clusters.conn, "api", api)
+    with pytest.raises(Killed):
+        run(clusters, {"action": "create_cluster"}, desired, clock)
+    # the rerun: settle what the killed run left busy, then plan and act as mc_cluster does
+    deadline = Deadline(3600, clock)
+    current = clusters.conn.wait(
+        clusters.conn.waiter("eks cluster prod", state_of=lambda c: c["status"], success=("ACTIVE",)),
+        lambda: clusters.read(desired),
+        deadline,
+    )
+    for action in plan_cluster(current, desired):
+        clusters.apply(action, desired, current)
+        current = clusters.wait(desired, action, deadline)
+    assert plan_cluster(clusters.read(desired), desired) == []
+    assert list(eks.clusters) == ["prod"]
+    assert sorted(eks.nodegroups) == [("prod", "batch"), ("prod", "workers")]
+    assert clusters.conn.calls.count("CreateCluster") == 1
+    assert clusters.conn.calls.count("CreateNodegroup") == 2

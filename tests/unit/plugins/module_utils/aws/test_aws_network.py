@@ -9,6 +9,7 @@ import pytest
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.client import Connection
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.network import (
     ELB_TAG,
+    NETWORK_TAG,
     ROLE_TAG,
     Networks,
     default_route_target,
@@ -24,6 +25,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.aws.network impo
 )
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import ConflictError, NotFoundError
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Retrier, RetryPolicy
+from ansible_collections.multicloud.fabric.plugins.module_utils.network.spec import plan_network
 
 VPC = {
     "VpcId": "vpc-1",
@@ -41,6 +43,7 @@ SUBNETS = [
         "VpcId": "vpc-1",
         "CidrBlock": "10.0.1.0/24",
         "AvailabilityZone": "eu-west-1b",
+        "MapPublicIpOnLaunch": True,
         "Tags": [{"Key": "Name", "Value": "prod-b"}, {"Key": ROLE_TAG, "Value": "gateway"}],
     },
     {
@@ -48,13 +51,14 @@ SUBNETS = [
         "VpcId": "vpc-1",
         "CidrBlock": "10.0.0.0/24",
         "AvailabilityZone": "eu-west-1a",
+        "MapPublicIpOnLaunch": True,
         "Tags": [{"Key": "Name", "Value": "prod-a"}],
     },
 ]
 MAIN_TABLE = {"RouteTableId": "rtb-main", "Associations": [{"Main": True}], "Routes": [], "Tags": []}
 PUBLIC_TABLE = {
     "RouteTableId": "rtb-pub",
-    "Associations": [{"Main": False, "SubnetId": "subnet-a"}],
+    "Associations": [{"Main": False, "SubnetId": "subnet-a"}, {"Main": False, "SubnetId": "subnet-b"}],
     "Routes": [
         {"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local"},
         {"DestinationCidrBlock": "0.0.0.0/0", "GatewayId": "igw-1"},
@@ -130,6 +134,16 @@ def test_network_to_portable():
         "extra": {"internet_gateway_id": "igw-1", "route_table_id": "rtb-pub"},
         "raw": VPC,
     }
+    # a link a killed create did not make: no route table reported, so create_network completes it
+    for broken in (
+        {**PUBLIC_TABLE, "Associations": PUBLIC_TABLE["Associations"][:1]},
+        {**PUBLIC_TABLE, "Routes": PUBLIC_TABLE["Routes"][:1]},
+    ):
+        shape = network_to_portable(VPC, SUBNETS, {"InternetGatewayId": "igw-1"}, broken, region="eu-west-1")
+        assert shape["extra"] == {"internet_gateway_id": "igw-1", "route_table_id": None}
+    private = [SUBNETS[1], {**SUBNETS[0], "MapPublicIpOnLaunch": False}]
+    shape = network_to_portable(VPC, private, {"InternetGatewayId": "igw-1"}, PUBLIC_TABLE, region="eu-west-1")
+    assert shape["extra"]["route_table_id"] is None
     bare = network_to_portable(VPC, [], None, None, region="eu-west-1")
     assert bare["extra"] == {"internet_gateway_id": None, "route_table_id": None}
     assert bare["purge_tags"] is False
@@ -255,3 +269,108 @@ def test_create_subnet_in_a_missing_vpc_is_not_found(networks):
     want = desired()
     with pytest.raises(NotFoundError):
         networks.apply({"action": "create_subnet", "subnet": want["subnets"][0]}, want, None)
+
+
+# --------------------------------------------------------------------------- interrupted creates
+
+
+class Killed(BaseException):
+    """The run dies here: no ``except Exception`` catches it, nothing after it runs."""
+
+
+def kill_after(networks, monkeypatch, operation, nth=1):
+    """Make ``networks`` die right after the ``nth`` successful ``operation`` call."""
+    real = networks.conn.api
+    seen = []
+
+    def api(service, op, params=None, **kwargs):
+        answer = real(service, op, params, **kwargs)
+        if op == operation:
+            seen.append(op)
+            if len(seen) == nth:
+                monkeypatch.setattr(networks.conn, "api", real)
+                raise Killed(op)
+        return answer
+
+    monkeypatch.setattr(networks.conn, "api", api)
+
+
+def converge(networks, want):
+    """What ``mc_network`` does: read, plan, apply every action, read again."""
+    current = networks.read(want)
+    for action in plan_network(current, want):
+        networks.apply(action, want, current)
+    return networks.read(want)
+
+
+def snapshot(ec2):
+    """Every VPC, gateway, route table and subnet of the region, by id."""
+    return {
+        "vpcs": {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]},
+        "gateways": {g["InternetGatewayId"] for g in ec2.describe_internet_gateways()["InternetGateways"]},
+        "tables": {t["RouteTableId"] for t in ec2.describe_route_tables()["RouteTables"]},
+        "subnets": {s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]},
+    }
+
+
+# Every create of the AWS network and the call that links it, in the order a run makes them.
+TWO_STEP_CALLS = [
+    ("CreateVpc", 1),  # then ModifyVpcAttribute (DNS)
+    ("CreateInternetGateway", 1),  # then AttachInternetGateway
+    ("AttachInternetGateway", 1),  # then CreateRouteTable
+    ("CreateRouteTable", 1),  # then CreateRoute 0.0.0.0/0
+    ("CreateSubnet", 1),  # then ModifySubnetAttribute (public IPs)
+    ("ModifySubnetAttribute", 2),  # then AssociateRouteTable (second subnet)
+    ("CreateSubnet", 2),
+]
+
+
+@pytest.mark.parametrize(("operation", "nth"), TWO_STEP_CALLS)
+def test_a_run_killed_between_two_calls_converges_on_rerun_without_strays(networks, monkeypatch, operation, nth):
+    want = desired()
+    ec2 = networks.conn.ec2
+    before = snapshot(ec2)
+    kill_after(networks, monkeypatch, operation, nth)
+    with pytest.raises(Killed):
+        converge(networks, want)
+    whole = converge(networks, want)
+    assert plan_network(networks.read(want), want) == []  # the rerun finished the job
+    made = {kind: ids - before[kind] for kind, ids in snapshot(ec2).items()}
+    extra = whole["extra"]
+    assert made["vpcs"] == {whole["id"]}
+    assert made["gateways"] == {extra["internet_gateway_id"]}  # the one a killed run made is reused
+    assert len(made["tables"]) == 2  # the VPC's main table and the public one
+    assert extra["route_table_id"] in made["tables"]
+    assert made["subnets"] == {s["id"] for s in whole["subnets"]}
+    table = ec2.describe_route_tables(RouteTableIds=[extra["route_table_id"]])["RouteTables"][0]
+    assert default_route_target(table) == extra["internet_gateway_id"]
+    assert {a.get("SubnetId") for a in table["Associations"]} == made["subnets"]
+    assert all(s["MapPublicIpOnLaunch"] for s in ec2.describe_subnets(SubnetIds=sorted(made["subnets"]))["Subnets"])
+    attribute = ec2.describe_vpc_attribute(VpcId=whole["id"], Attribute="enableDnsHostnames")
+    assert attribute["EnableDnsHostnames"]["Value"] is True
+    # and the teardown leaves nothing of it
+    networks.apply({"action": "delete_network"}, want, whole)
+    assert snapshot(ec2) == before
+
+
+def test_a_gateway_left_unattached_is_deleted_with_the_network(networks, monkeypatch):
+    """A run killed after CreateInternetGateway, then the network deleted: no gateway stays."""
+    want = desired()
+    ec2 = networks.conn.ec2
+    before = snapshot(ec2)
+    kill_after(networks, monkeypatch, "CreateInternetGateway")
+    with pytest.raises(Killed):
+        converge(networks, want)
+    networks.apply({"action": "delete_network"}, want, networks.read(want))
+    assert snapshot(ec2) == before
+
+
+def test_new_gateways_and_route_tables_carry_the_network_tag(networks):
+    want = desired()
+    current = build(networks, want)
+    ec2 = networks.conn.ec2
+    extra = current["extra"]
+    gateway = ec2.describe_internet_gateways(InternetGatewayIds=[extra["internet_gateway_id"]])["InternetGateways"][0]
+    table = ec2.describe_route_tables(RouteTableIds=[extra["route_table_id"]])["RouteTables"][0]
+    for piece in (gateway, table):
+        assert tags_to_dict(piece["Tags"]) == {"Name": "prod", NETWORK_TAG: "prod"}
