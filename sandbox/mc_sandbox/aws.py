@@ -26,6 +26,7 @@ from xml.sax.saxutils import escape
 import botocore.session
 from botocore.exceptions import UnknownServiceError
 from moto.core.utils import utcnow
+from moto.ec2.models import ec2_backends
 from moto.iam.models import iam_backends
 from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.sts.models import sts_backends
@@ -159,7 +160,12 @@ class AwsCloud:
         self._register_credentials()
 
     def status(self) -> dict:
-        return {"endpoint": self.endpoint, "account_id": self._account, "clusters": self._eks.status()}
+        return {
+            "endpoint": self.endpoint,
+            "account_id": self._account,
+            "clusters": self._eks.status(),
+            "ec2": ec2_status(self._account),
+        }
 
     # ---------------------------------------------------------------- identities
     def _register_credentials(self) -> None:
@@ -266,6 +272,60 @@ class _RequestHandler(MotoRequestHandler):
 
     def log(self, level: str, message: str, *args) -> None:
         log.log(logging.WARNING if level == "error" else logging.DEBUG, message, *args)
+
+
+def _name(resource) -> str | None:
+    return next((t["value"] for t in resource.get_tags() if t["key"] == "Name"), None)
+
+
+def ec2_status(account_id: str) -> dict:
+    """The EC2 network pieces of every region moto has loaded, without the default VPC moto makes
+    in each region and what belongs to it: region -> ``vpcs``, ``subnets``, ``internet_gateways``,
+    ``route_tables`` (not the main ones) and ``security_groups`` (not the ``default`` ones), each
+    a list of ``{"id", "name", "vpc_id", ...}``. Regions with none of them are left out.
+
+    Only backends moto already created are read (reading another region would create it, and its
+    default VPC, on the spot).
+    """
+    if account_id not in dict.keys(ec2_backends):
+        return {}
+    found = {}
+    for region, backend in sorted(dict.items(dict.__getitem__(ec2_backends, account_id))):
+        defaults = {vpc_id for vpc_id, vpc in backend.vpcs.items() if vpc.is_default}
+        pieces = {
+            "vpcs": [
+                {"id": vpc.id, "name": _name(vpc), "cidr": vpc.cidr_block}
+                for vpc in backend.vpcs.values()
+                if vpc.id not in defaults
+            ],
+            "subnets": [
+                {"id": subnet.id, "name": _name(subnet), "vpc_id": subnet.vpc_id, "cidr": subnet.cidr_block}
+                for by_zone in backend.subnets.values()
+                for subnet in by_zone.values()
+                if subnet.vpc_id not in defaults
+            ],
+            "internet_gateways": [
+                {"id": igw.id, "name": _name(igw), "vpc_id": igw.vpc.id if igw.vpc else None}
+                for igw in backend.internet_gateways.values()
+                if not (igw.vpc and igw.vpc.id in defaults)
+            ],
+            "route_tables": [
+                {"id": table.id, "name": _name(table), "vpc_id": table.vpc_id}
+                for table in backend.route_tables.values()
+                if table.vpc_id not in defaults and not table.main_association_id
+            ],
+            "security_groups": [
+                {"id": group.id, "name": group.name, "vpc_id": vpc_id}
+                for vpc_id, groups in backend.groups.items()
+                if vpc_id not in defaults
+                for group in groups.values()
+                if group.name != "default"
+            ],
+        }
+        pieces = {kind: sorted(items, key=lambda item: item["id"]) for kind, items in pieces.items() if items}
+        if pieces:
+            found[region] = pieces
+    return found
 
 
 def classify(environ: dict, body: bytes) -> ApiCall | None:

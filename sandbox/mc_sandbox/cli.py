@@ -221,6 +221,16 @@ def _format_status(status: dict) -> str:
             where = cluster.get("region") or cluster.get("location") or ""
             state = cluster.get("status") or cluster.get("provisioning_state") or ""
             lines.append(f"  {where}/{cluster.get('name')}: {state} {cluster.get('version', '')}".rstrip())
+    for region, pieces in status.get("clouds", {}).get("aws", {}).get("ec2", {}).items():
+        counts = ", ".join(f"{len(items)} {kind.replace('_', ' ')}" for kind, items in pieces.items())
+        lines.append(f"aws ec2 {region} (default VPC not counted): {counts}")
+        for kind, items in pieces.items():
+            for item in items:
+                where = f" in {item['vpc_id']}" if item.get("vpc_id") else " (attached to nothing)"
+                if kind == "vpcs":
+                    where = f" {item.get('cidr')}"
+                label = f" {item['name']}" if item.get("name") else ""
+                lines.append(f"  {kind[:-1].replace('_', ' ')} {item['id']}{label}{where}")
     for key, cluster in status["kubernetes"]["clusters"].items():
         reach = "reachable" if cluster["reachable"] else "UNREACHABLE (region down)"
         pools = ", ".join(f"{k}={v}" for k, v in cluster["node_pools"].items()) or "no node pools"

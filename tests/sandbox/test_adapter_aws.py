@@ -9,6 +9,7 @@ deletion of everything. Errors come back as typed FabricErrors naming cloud, res
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 
 import pytest
@@ -26,6 +27,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors im
     ValidationError,
 )
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Deadline, Retrier, RetryPolicy
+from ansible_collections.multicloud.fabric.plugins.module_utils.network.spec import plan_network
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -325,3 +327,49 @@ def test_errors_are_typed_and_name_cloud_resource_and_call(networks, clusters, c
     with pytest.raises(FabricError) as info:
         Connection({}, conn.retrier, None).ec2  # noqa: B018 - building the client is the point
     assert isinstance(info.value, ValidationError) and info.value.field == "region"
+
+
+class Killed(BaseException):
+    """The run dies here: no ``except Exception`` catches it, nothing after it runs."""
+
+
+def ec2_holdings(sandbox, name):
+    """What ``mc-sandbox status`` lists of the network ``name`` (by the pieces' Name tags)."""
+    status = json.loads(sandbox["cli"]("status", "--json").stdout)
+    pieces = status["clouds"]["aws"]["ec2"].get(REGION, {})
+    held = {
+        kind: sorted(i["id"] for i in items if (i.get("name") or "").startswith(name)) for kind, items in pieces.items()
+    }
+    return {kind: ids for kind, ids in held.items() if ids}
+
+
+@pytest.mark.parametrize("operation", ["CreateInternetGateway", "CreateRouteTable", "CreateSubnet"])
+def test_a_run_killed_between_two_calls_leaves_no_stray_in_the_sandbox(networks, conn, sandbox, operation, monkeypatch):
+    name = unique("killed")
+    desired = desired_network(name, networks.zones(REGION), cidr="10.40.0.0/16")
+    real = conn.api
+
+    def api(service, op, params=None, **kwargs):
+        answer = real(service, op, params, **kwargs)
+        if op == operation:
+            monkeypatch.setattr(conn, "api", real)
+            raise Killed(op)
+        return answer
+
+    monkeypatch.setattr(conn, "api", api)
+    with pytest.raises(Killed):
+        create_network(networks, desired)
+    current = networks.read(desired)
+    for action in plan_network(current, desired):
+        networks.apply(action, desired, current)
+    whole = networks.read(desired)
+    assert plan_network(whole, desired) == []
+    held = ec2_holdings(sandbox, name)
+    assert held == {
+        "vpcs": [whole["id"]],
+        "subnets": sorted(s["id"] for s in whole["subnets"]),
+        "internet_gateways": [whole["extra"]["internet_gateway_id"]],
+        "route_tables": [whole["extra"]["route_table_id"]],
+    }
+    networks.apply({"action": "delete_network"}, desired, whole)
+    assert ec2_holdings(sandbox, name) == {}

@@ -8,6 +8,7 @@ failures and held operations can be arranged without waiting for the clock.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 import uuid
@@ -27,6 +28,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.azure.cluster im
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.network import Networks
 from ansible_collections.multicloud.fabric.plugins.module_utils.common import errors as E
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Deadline, Retrier, RetryPolicy
+from ansible_collections.multicloud.fabric.plugins.module_utils.network.spec import plan_network
 
 LOCATION = "westeurope"
 
@@ -404,3 +406,52 @@ def test_absent_things_read_as_none_and_unknown_actions_are_refused(fast):
 def make_group(env, name="rg1"):
     conn, _, _ = adapters(env["params"])
     conn.resources.resource_groups.create_or_update(name, {"location": LOCATION})
+
+
+class Killed(BaseException):
+    """The run dies here: no ``except Exception`` catches it, nothing after it runs."""
+
+
+@pytest.mark.parametrize("call", ["ResourceGroups_CreateOrUpdate", "VirtualNetworks_CreateOrUpdate"])
+def test_a_run_killed_between_group_vnet_and_subnets_converges_on_rerun(live, sandbox, monkeypatch, call):
+    """Resource group, then VNet, then subnets: the rerun finds each by name, creates nothing
+    twice, and the delete leaves neither the group nor a network resource of it."""
+    suffix = uuid.uuid4().hex[:6]
+    group = f"rg-killed-{suffix}"
+    conn, networks, _ = adapters(live)
+    desired = network_spec(f"net-{suffix}", group, cidr="10.45.0.0/16")
+    real = conn.call
+
+    def killing(fn, *args, **kwargs):
+        answer = real(fn, *args, **kwargs)
+        if kwargs.get("call") == call:
+            monkeypatch.setattr(conn, "call", real)
+            raise Killed(call)
+        return answer
+
+    def holdings():
+        status = json.loads(sandbox["cli"]("status", "--json").stdout)["clouds"]["azure"]
+        return (
+            [g for g in status["resource_groups"] if g == group],
+            sorted((r["type"], r["name"]) for r in status["network"] if r["resource_group"] == group),
+        )
+
+    monkeypatch.setattr(conn, "call", killing)
+    with pytest.raises(Killed):
+        create_network(networks, desired)
+    time.sleep(0.5)  # an ARM operation the killed run started finishes on its own
+    current = networks.read(desired)
+    for action in plan_network(current, desired):
+        networks.apply(action, desired, current)
+    whole = networks.read(desired)
+    assert plan_network(whole, desired) == []
+    groups, resources = holdings()
+    assert groups == [group]
+    assert [r for r in resources if r[0].endswith("virtualNetworks")] == [
+        ("Microsoft.Network/virtualNetworks", f"net-{suffix}")
+    ]
+    assert sorted(s["name"] for s in whole["subnets"]) == ["GatewaySubnet", "nodes"]
+    networks.apply({"action": "delete_network"}, desired, whole)
+    if conn.resources.resource_groups.check_existence(group):
+        conn.resources.resource_groups.begin_delete(group).result()
+    assert holdings() == ([], [])

@@ -9,6 +9,7 @@ token). Only the endpoint and the CA bundle differ from real Google.
 from __future__ import annotations
 
 import base64
+import json
 import time
 import uuid
 
@@ -24,6 +25,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry imp
 from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.client import Connection
 from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.cluster import Clusters
 from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.network import Networks
+from ansible_collections.multicloud.fabric.plugins.module_utils.network.spec import plan_network
 
 REGION = "us-central1"
 POLL = 0.2
@@ -328,3 +330,46 @@ def test_ca_bundle_is_applied_without_the_environment(gcp, monkeypatch, tmp_path
         Networks(untrusted).list(REGION)
     assert info.value.code == "TLS"
     assert "ca_bundle" in info.value.describe()
+
+
+class Killed(BaseException):
+    """The run dies here: no ``except Exception`` catches it, nothing after it runs."""
+
+
+def test_a_run_killed_between_network_and_subnetwork_converges_on_rerun(gcp, monkeypatch):
+    """networks.insert, then subnetworks.insert: the rerun finds the network by name and only
+    adds the subnetwork; delete leaves no Compute resource of it."""
+    conn = connect(gcp)
+    nets = Networks(conn)
+    name = unique("killed")
+    desired = network_spec(name, 44)
+    real = conn.rpc
+
+    def rpc(method, **kwargs):
+        answer = real(method, **kwargs)
+        if kwargs.get("call") == "networks.insert":
+            monkeypatch.setattr(conn, "rpc", real)
+            raise Killed("networks.insert")
+        return answer
+
+    def compute():
+        return json.loads(gcp["cli"]("status", "--json").stdout)["clouds"]["gcp"]["compute"]["resources"]
+
+    before = compute()
+    monkeypatch.setattr(conn, "rpc", rpc)
+    with pytest.raises(Killed):
+        create_network(nets, desired)
+    current = nets.read(desired)
+    assert current is not None and current["subnets"] == []
+    for action in plan_network(current, desired):
+        nets.apply(action, desired, current)
+    whole = nets.read(desired)
+    assert plan_network(whole, desired) == []
+    assert [s["name"] for s in whole["subnets"]] == [f"{name}-nodes"]
+    after = compute()
+    assert {k: after.get(k, 0) - before.get(k, 0) for k in ("networks", "subnetworks")} == {
+        "networks": 1,
+        "subnetworks": 1,
+    }
+    nets.apply({"action": "delete_network"}, desired, whole)
+    assert compute() == before

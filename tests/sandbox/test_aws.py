@@ -549,3 +549,60 @@ def test_stop_closes_the_port(faults, runtime, tmp_path):
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass
     assert not [t.name for t in threading.enumerate() if t.name.startswith("mc-sandbox")]
+
+
+def test_status_shows_every_ec2_network_piece_but_the_default_vpcs(cloud, session):
+    """The teardown's "nothing left" check reads this: a VPC, subnet, gateway (attached or not),
+    route table or security group left anywhere shows; moto's default VPC per region does not."""
+    ec2 = client(session, cloud, "ec2")
+    assert cloud.status()["ec2"] == {}  # a region moto made holds its default VPC only
+    tag = [{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "left"}]}]
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16", TagSpecifications=tag)["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/24")["Subnet"]["SubnetId"]
+    attached = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    ec2.attach_internet_gateway(InternetGatewayId=attached, VpcId=vpc)
+    stray = ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    group = ec2.create_security_group(GroupName="nodes", Description="d", VpcId=vpc)["GroupId"]
+    other = client(
+        boto3.Session(
+            aws_access_key_id=cloud.credentials.access_key_id,
+            aws_secret_access_key=cloud.credentials.secret_access_key,
+            region_name="us-west-2",
+        ),
+        cloud,
+        "ec2",
+    )
+    other_vpc = other.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+
+    ec2_status = cloud.status()["ec2"]
+    ids = {
+        region: {kind: [i["id"] for i in items] for kind, items in pieces.items()}
+        for region, pieces in ec2_status.items()
+    }
+    assert ids == {
+        REGION: {
+            "vpcs": [vpc],
+            "subnets": [subnet],
+            "internet_gateways": sorted([attached, stray]),
+            "route_tables": [table],
+            "security_groups": [group],
+        },
+        "us-west-2": {"vpcs": [other_vpc]},
+    }
+    assert ec2_status[REGION]["vpcs"][0]["name"] == "left"
+    gateways = {g["id"]: g["vpc_id"] for g in ec2_status[REGION]["internet_gateways"]}
+    assert gateways == {attached: vpc, stray: None}
+
+    for delete in (
+        lambda: ec2.delete_security_group(GroupId=group),
+        lambda: ec2.delete_route_table(RouteTableId=table),
+        lambda: ec2.detach_internet_gateway(InternetGatewayId=attached, VpcId=vpc),
+        lambda: ec2.delete_internet_gateway(InternetGatewayId=attached),
+        lambda: ec2.delete_internet_gateway(InternetGatewayId=stray),
+        lambda: ec2.delete_subnet(SubnetId=subnet),
+        lambda: ec2.delete_vpc(VpcId=vpc),
+        lambda: other.delete_vpc(VpcId=other_vpc),
+    ):
+        delete()
+    assert cloud.status()["ec2"] == {}

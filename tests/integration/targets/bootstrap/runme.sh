@@ -3,8 +3,9 @@
 # scenario): site.yml --check writes nothing and plans three clusters, site.yml builds three
 # clusters with 3 Ready nodes and prints the summary as a table with each cloud's own time,
 # --check on the existing fabric reports the real Ready counts, a rerun changes nothing, --limit
-# tears down and rebuilds one cloud alone, teardown.yml leaves the clouds empty and a second
-# teardown is a no-op.
+# tears down and rebuilds one cloud alone, teardown.yml leaves the clouds as it found them
+# (clusters, EC2 VPCs, subnets, internet gateways, route tables and security groups, Compute
+# networks, Azure resource groups and network resources) and a second teardown is a no-op.
 set -eux -o pipefail
 config=../../integration_config.yml
 root=$(python3 -c "import yaml; print(yaml.safe_load(open('$config'))['mc_collection_root'])")
@@ -45,11 +46,36 @@ print(json.dumps(rows))
 PY
 }
 
+# What the clouds hold, by identity: clusters of every cloud, every non-default EC2 network piece
+# (moto's default VPC per region is not in the status), Compute resources, Azure groups and
+# network resources.
+holdings() {
+  "$sandbox_cli" status --json | python3 -c '
+import json, sys
+clouds = json.load(sys.stdin)["clouds"]
+aws, gcp, azure = clouds["aws"], clouds["gcp"], clouds["azure"]
+held = {
+    "aws clusters": sorted("%s/%s" % (c.get("region"), c["name"]) for c in aws["clusters"]),
+    "aws ec2": {
+        "%s/%s" % (region, kind): sorted(item["id"] for item in items)
+        for region, pieces in aws["ec2"].items()
+        for kind, items in pieces.items()
+    },
+    "gcp clusters": sorted("%s/%s" % (c["location"], c["name"]) for c in gcp["clusters"]),
+    "gcp compute": gcp["compute"]["resources"],
+    "azure clusters": sorted("%s/%s" % (c["resource_group"], c["name"]) for c in azure["clusters"]),
+    "azure resource groups": azure["resource_groups"],
+    "azure network": sorted("%s/%s/%s" % (r["resource_group"], r["type"], r["name"]) for r in azure["network"]),
+}
+print(json.dumps(held, sort_keys=True))'
+}
+
 cleanup() {
   ansible-playbook -i "$inventory" "$root/playbooks/teardown.yml" -e "mc_output_dir=$out" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
+held_before=$(holdings)
 before=$(writes)
 ansible-playbook -i "$inventory" "$root/playbooks/site.yml" -e "mc_output_dir=$out" --check "$@" | tee "$OUTPUT_DIR/check.log"
 test "$(writes)" = "$before"
@@ -144,6 +170,12 @@ summary = json.load(open(sys.argv[1]))
 assert [row["cloud"] for row in summary["clusters"]] == ["aws"], summary' "$out/summary.json"
 
 ansible-playbook -i "$inventory" "$root/playbooks/teardown.yml" -e "mc_output_dir=$out" "$@"
+python3 - "$held_before" "$(holdings)" <<'PY'
+import json, sys
+before, after = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+left = {kind: after[kind] for kind in after if after[kind] != before.get(kind)}
+assert not left, f"teardown left: {left} (before site.yml: {before})"
+PY
 ansible-playbook -i "$inventory" "$root/playbooks/teardown.yml" -e "mc_output_dir=$out" "$@" | tee "$OUTPUT_DIR/teardown2.log"
 for host in fabric-aws fabric-gcp fabric-azure; do
   grep -E "^${host} +: ok=[0-9]+ +changed=0 " "$OUTPUT_DIR/teardown2.log"
