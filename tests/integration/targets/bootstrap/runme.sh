@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The bootstrap role through the main job, on the sandbox of this integration run (the role's
 # scenario): site.yml --check writes nothing and plans three clusters, site.yml builds three
-# clusters with 3 Ready nodes and prints the summary as a table with each cloud's own time,
+# clusters with 3 Ready nodes and prints the summary as a table with each cloud's own time
+# (after a site.yml killed mid-way that leaves no credential on disk and converges on the rerun),
 # --check on the existing fabric reports the real Ready counts, a rerun changes nothing, --limit
 # tears down and rebuilds one cloud alone, teardown.yml leaves the clouds as it found them
 # (clusters, EC2 VPCs, subnets, internet gateways, route tables and security groups, Compute
@@ -91,6 +92,48 @@ for cloud, row in rows.items():
 
 # Task names run for every host: none names one of them.
 ! grep -E "^TASK \[.*fabric-(aws|gcp|azure)" "$OUTPUT_DIR/check.log"
+
+# site.yml killed with SIGKILL (its whole process group: nothing gets to clean up) while the
+# clusters are being created leaves no credential in the Ansible temporary directories (the
+# controller's, the remote one and the system one the AnsiballZ payload goes to); the run after
+# it converges, and teardown below proves it left no stray resource.
+tmp_root=$OUTPUT_DIR/killed-tmp
+mkdir -p "$tmp_root/local" "$tmp_root/remote" "$tmp_root/system"
+ANSIBLE_LOCAL_TEMP=$tmp_root/local ANSIBLE_REMOTE_TMP=$tmp_root/remote TMPDIR=$tmp_root/system \
+  setsid ansible-playbook -i "$inventory" "$root/playbooks/site.yml" -e "mc_output_dir=$out" "$@" \
+  >"$OUTPUT_DIR/killed.log" 2>&1 &
+killed=$!
+clusters_seen() {
+  "$sandbox_cli" status --json | python3 -c '
+import json, sys
+print(sum(len(cloud.get("clusters") or []) for cloud in json.load(sys.stdin)["clouds"].values()))'
+}
+for _ in $(seq 600); do
+  kill -0 "$killed" 2>/dev/null || { cat "$OUTPUT_DIR/killed.log"; echo "site.yml ended before it was killed"; exit 1; }
+  [ "$(clusters_seen)" -gt 0 ] && break
+  sleep 0.5
+done
+sleep 2  # the cluster tasks of every host are waiting now
+kill -9 -- "-$killed"
+wait "$killed" || true
+python3 - "$MC_SANDBOX_DIR/endpoints.yml" "$tmp_root" <<'PY'
+import pathlib, sys, yaml
+options = yaml.safe_load(open(sys.argv[1]))["provider_options"]
+secrets = {key: options[key] for key in ("aws_secret_key", "azure_client_secret") if options.get(key)}
+key_file = options.get("gcp_service_account_file")
+if key_file:
+    key = yaml.safe_load(open(key_file))["private_key"]
+    secrets["gcp private key"] = [line for line in key.splitlines() if line and "-----" not in line][5]
+assert len(secrets) == 3, sorted(secrets)
+leaks = [
+    f"{what} in {path}"
+    for path in pathlib.Path(sys.argv[2]).rglob("*")
+    if path.is_file()
+    for what, secret in secrets.items()
+    if secret.encode() in path.read_bytes()
+]
+assert not leaks, leaks
+PY
 
 # The log file timestamps each line, so each host's own time can be read independently.
 ANSIBLE_LOG_PATH=$OUTPUT_DIR/site.timed.log \
