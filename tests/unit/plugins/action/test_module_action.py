@@ -23,9 +23,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ansible_collections.multicloud.fabric.plugins.plugin_utils import module_action
 from ansible_collections.multicloud.fabric.plugins.plugin_utils.module_action import (
     clouds_of,
     own_credentials,
+    pipelining_blocker,
 )
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -70,6 +72,34 @@ def test_own_credentials_keeps_only_the_tasks_cloud():
 def test_own_credentials_of_an_unknown_cloud_keeps_no_credentials():
     args = {"cloud": "mars", "aws_secret_key": AWS_SECRET, "name": "n"}
     assert own_credentials(args, {"mars"}) == {"cloud": "mars", "name": "n"}
+
+
+class FakeBecome:
+    def __init__(self, name, pipelining=None):
+        self.name = name
+        if pipelining is not None:
+            self.pipelining = pipelining
+
+
+class FakeConnection:
+    def __init__(self, transport="local", has_pipelining=True, always=False, become=None):
+        self.transport, self.has_pipelining, self.always_pipeline_modules = transport, has_pipelining, always
+        self.become = become
+
+
+def test_pipelining_is_used_whenever_the_connection_can_pipe():
+    assert pipelining_blocker(FakeConnection()) is None
+    assert pipelining_blocker(FakeConnection(become=FakeBecome("sudo"))) is None
+    assert pipelining_blocker(FakeConnection(transport="winrm", has_pipelining=False, always=True)) is None
+
+
+def test_what_keeps_a_module_from_being_piped_is_named(monkeypatch):
+    assert "async" in pipelining_blocker(FakeConnection(), wrap_async=True)
+    assert "paramiko" in pipelining_blocker(FakeConnection(transport="paramiko", has_pipelining=False))
+    assert "su " in pipelining_blocker(FakeConnection(become=FakeBecome("su")))
+    assert "doas" in pipelining_blocker(FakeConnection(become=FakeBecome("doas", pipelining=False)))
+    monkeypatch.setattr(module_action.C, "DEFAULT_KEEP_REMOTE_FILES", True)
+    assert "ANSIBLE_KEEP_REMOTE_FILES" in pipelining_blocker(FakeConnection())
 
 
 # --------------------------------------------------------------------------- a killed run
