@@ -79,15 +79,17 @@ def tag_specifications(resource_type, name, tags=None, network=None):
     return [{"ResourceType": resource_type, "Tags": tag_list(merged)}]
 
 
-def unattached_gateway(gateways, name):
-    """A gateway a killed create left behind: tagged for network ``name`` and attached to nothing."""
+def unattached_gateways(gateways, name):
+    """Gateways a killed create left behind: tagged for network ``name``, attached to nothing
+    (sorted by id)."""
+    left = []
     for gateway in sorted(gateways, key=lambda g: g["InternetGatewayId"]):
         tags = tags_to_dict(gateway.get("Tags"))
         if tags.get(NETWORK_TAG, tags.get(NAME_TAG)) != name:
             continue
         if not [a for a in gateway.get("Attachments") or () if a.get("State") not in ("detached", "detaching")]:
-            return gateway
-    return None
+            left.append(gateway)
+    return left
 
 
 def unlinked_subnets(subnets, route_table):
@@ -402,9 +404,9 @@ class Networks:
         else:
             resource = f"internet gateway of vpc {name}"
             # One a killed run created but did not attach is found by its tags and attached now.
-            left = self._left_gateway(desired, resource)
-            if left is not None:
-                gateway_id = left["InternetGatewayId"]
+            left = self._left_gateways(desired, resource)
+            if left:
+                gateway_id = left[0]["InternetGatewayId"]
             else:
                 gateway_id = self._ec2(
                     "CreateInternetGateway",
@@ -441,9 +443,9 @@ class Networks:
             self._ec2("ReplaceRoute" if target is not None else "CreateRoute", route, desired, resource, True)
         return table["RouteTableId"]
 
-    def _left_gateway(self, desired, resource, tags=(NETWORK_TAG, NAME_TAG)):
-        """An internet gateway of the network attached to nothing (a killed create), found by the
-        collection's ``multicloud.fabric/network`` tag, then by ``Name``; or None."""
+    def _left_gateways(self, desired, resource, tags=(NETWORK_TAG, NAME_TAG)):
+        """The network's internet gateways attached to nothing (a killed create), found by the
+        collection's ``multicloud.fabric/network`` tag, else by ``Name``."""
         for key in tags:
             found = self._ec2_list(
                 "DescribeInternetGateways",
@@ -452,10 +454,10 @@ class Networks:
                 region=desired.get("region") or self.conn.region,
                 resource=resource,
             )
-            gateway = unattached_gateway(found, desired["name"])
-            if gateway is not None:
-                return gateway
-        return None
+            left = unattached_gateways(found, desired["name"])
+            if left:
+                return left
+        return []
 
     def _wait_available(self, operation, resource_id, desired, resource):
         """Poll a new VPC or subnet until ``available`` (EC2 may not know it for a moment)."""
@@ -572,7 +574,7 @@ class Networks:
                 lambda g=gateway_id: self._ec2("DeleteInternetGateway", {"InternetGatewayId": g}, desired, gw_resource)
             )
         # Gateways a killed create left unattached: only those with the collection's network tag.
-        while (left := self._left_gateway(desired, gw_resource, tags=(NETWORK_TAG,))) is not None:
+        for left in self._left_gateways(desired, gw_resource, tags=(NETWORK_TAG,)):
             self._tolerate_gone(
                 lambda g=left["InternetGatewayId"]: self._ec2(
                     "DeleteInternetGateway", {"InternetGatewayId": g}, desired, gw_resource

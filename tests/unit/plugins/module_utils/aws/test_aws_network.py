@@ -21,6 +21,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.aws.network impo
     tag_list,
     tag_specifications,
     tags_to_dict,
+    unattached_gateways,
     user_tags,
 )
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import ConflictError, NotFoundError
@@ -106,6 +107,21 @@ def test_route_table_choice():
     assert pick_route_table([MAIN_TABLE, untagged], "prod", "igw-1") is untagged
     assert pick_route_table([MAIN_TABLE, untagged], "prod", "igw-2") is None
     assert pick_route_table([{**PUBLIC_TABLE, "Associations": [{"Main": True}]}], "prod") is None
+
+
+def test_unattached_gateways_of_a_network():
+    def gateway(gid, tags, attached=None, state="available"):
+        attachments = [{"VpcId": attached, "State": state}] if attached else []
+        return {"InternetGatewayId": gid, "Tags": tag_list(tags), "Attachments": attachments}
+
+    found = [
+        gateway("igw-3", {NETWORK_TAG: "prod", "Name": "prod"}),
+        gateway("igw-1", {NETWORK_TAG: "prod"}, attached="vpc-1"),
+        gateway("igw-2", {"Name": "prod"}, attached="vpc-old", state="detached"),
+        gateway("igw-4", {NETWORK_TAG: "dev", "Name": "prod"}),
+    ]
+    assert [g["InternetGatewayId"] for g in unattached_gateways(found, "prod")] == ["igw-2", "igw-3"]
+    assert unattached_gateways(found, "dev")[0]["InternetGatewayId"] == "igw-4"
 
 
 def test_network_to_portable():
