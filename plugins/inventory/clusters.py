@@ -367,15 +367,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise ListingError(f"{label}: {type(error).__name__}: {error}") from None
 
     def _list_unit(self, cloud, unit):
-        """One scope: its clusters, or, where the cloud lists only names (EKS), the reads still to do."""
+        """One scope: its clusters, or the per-cluster work still to do (``(fn, *args)`` for the
+        pool): where the cloud lists only names (EKS) the reads, and where a kubeconfig is written
+        each cluster's CA and user, so that a scope's clusters are not completed one after the other."""
         label, params, region, provider = unit
 
         def work():
             adapter = clouds.clusters(cloud, self._connection(cloud, params, region))
             if hasattr(adapter, "names"):
                 names = adapter.names(region)
-                return [], [(label, adapter, region, name) for name in names]
-            return [self._result(adapter, cluster) for cluster in adapter.list(region=region, provider=provider)], []
+                return [], [(self._read_one, label, adapter, region, name) for name in names]
+            listed = adapter.list(region=region, provider=provider)
+            if self._kubeconfig_path:
+                return [], [(self._complete_one, label, adapter, cluster) for cluster in listed]
+            return [self._result(adapter, cluster) for cluster in listed], []
 
         return self._guarded(label, work)
 
@@ -385,6 +390,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return ([self._result(adapter, cluster)] if cluster else []), []
 
         return self._guarded(f"{label} cluster {name}", work)
+
+    def _complete_one(self, label, adapter, cluster):
+        return self._guarded(f"{label} cluster {cluster['name']}", lambda: ([self._result(adapter, cluster)], []))
 
     def discover(self):
         """Every cluster of the configured clouds, listed concurrently."""
@@ -424,7 +432,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                         failures.append(mask(str(error), secrets))
                         continue
                     clusters += found
-                    pending |= {pool.submit(self._read_one, *read) for read in reads}
+                    pending |= {pool.submit(*read) for read in reads}
         for failure in failures:
             message = f"multicloud.fabric.clusters: could not list {failure}"
             if self.get_option("strict_permissions"):

@@ -65,6 +65,8 @@ class FakeClouds:
         self.peak = 0
         self.lock = threading.Lock()
         self.connects = []
+        self.read_delay = 0.0
+        self.reads = self.reading = self.read_peak = 0
 
     def connect(self, cloud, params, retrier, region=None):
         with self.lock:
@@ -93,7 +95,16 @@ class FakeClouds:
                         fake.active -= 1
 
             def read(self, current):
-                return current
+                with fake.lock:
+                    fake.reads += 1
+                    fake.reading += 1
+                    fake.read_peak = max(fake.read_peak, fake.reading)
+                try:
+                    time.sleep(fake.read_delay)
+                    return dict(current, ca_data="Q0E=")
+                finally:
+                    with fake.lock:
+                        fake.reading -= 1
 
             def kube_user(self, current, mode="token"):
                 return {"exec": {"command": "fake", "args": [current["name"]]}}
@@ -311,3 +322,27 @@ def test_plain_template_with_a_missing_or_empty_value_is_left_to_jinja():
     assert plugin_module.render_simple(pieces, {"mc_cloud": "aws"}) is None
     assert plugin_module.render_simple(pieces, {"mc_cloud": "aws", "mc_name": ""}) is None
     assert plugin_module.render_simple(pieces, {"mc_cloud": "aws", "mc_name": 3}) is None
+
+
+def test_kubeconfig_completes_a_scopes_clusters_concurrently(plugin, tmp_path):
+    """AKS lists clusters without their CA: with a kubeconfig each cluster's CA is read, in the
+    worker pool, not one after the other inside the subscription's unit."""
+    many = [dict(cluster("azure", "eastus", f"c{i}"), ca_data=None) for i in range(8)]
+    WORLD[("azure", "big")] = many
+    plugin.fake.read_delay = 0.2
+    try:
+        started = time.monotonic()
+        plugin.run(
+            {
+                "azure": {"subscription_id": "sub", "resource_groups": ["big"]},
+                "max_workers": 4,
+                "kubeconfig": str(tmp_path / "kubeconfig"),
+            }
+        )
+        elapsed = time.monotonic() - started
+    finally:
+        del WORLD[("azure", "big")]
+    assert plugin.fake.reads == 8 and plugin.fake.read_peak == 4
+    assert elapsed < 8 * 0.2
+    config = yaml.safe_load((tmp_path / "kubeconfig").read_text())
+    assert len(config["contexts"]) == 8
