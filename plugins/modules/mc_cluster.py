@@ -52,7 +52,8 @@ options:
         own patch release (EKS platform version, GKE C(-gke.N) build, AKS patch).
       - Not set means the cloud's default version on create, and the version is left alone on update.
       - A higher version upgrades the control plane, then every node pool, one minor at a time.
-    type: str
+      - Quote it. YAML reads an unquoted V(1.30) as the number 1.3; such a number fails, saying to quote it.
+    type: raw
   endpoint_access:
     description: Whether the Kubernetes API endpoint is reachable from the internet or only privately.
     type: str
@@ -102,16 +103,14 @@ options:
         elements: dict
         suboptions:
           key:
-            description: Taint key.
+            description: Taint key. Required; a taint without one fails naming it (V(node_pools[1].taints[0].key)).
             type: str
-            required: true
           value:
             description: Taint value.
             type: str
           effect:
-            description: Taint effect.
+            description: Taint effect, one of V(NoSchedule), V(PreferNoSchedule) or V(NoExecute).
             type: str
-            choices: [NoSchedule, PreferNoSchedule, NoExecute]
             default: NoSchedule
       spot:
         description: Use spot (preemptible) capacity. Not allowed for the AKS system pool.

@@ -92,7 +92,10 @@ options:
     description: Prefix length of planned node subnets; default four bits longer than O(cidr) (a /16 gives /20s).
     type: int
   pods_cidr:
-    description: GCP only, the C(pods) secondary range of the planned subnetwork.
+    description:
+      - GCP only, the C(pods) secondary range of the planned subnetwork.
+      - This and every other option of one cloud (O(services_cidr), O(gateway_subnet), O(gateway_subnet_prefix),
+        O(azure)) fails when given for another cloud, naming the option; nothing is silently ignored.
     type: str
   services_cidr:
     description: GCP only, the C(services) secondary range of the planned subnetwork.
@@ -102,9 +105,9 @@ options:
       - Azure only, plan a C(GatewaySubnet) at the end of O(cidr) for a VPN gateway. Default V(true) on Azure.
     type: bool
   gateway_subnet_prefix:
-    description: Prefix length of the planned C(GatewaySubnet); Azure needs /27 or larger.
+    description:
+      - Azure only, prefix length of the planned C(GatewaySubnet); Azure needs /27 or larger. Default V(27).
     type: int
-    default: 27
   allow_public_cidr:
     description: Allow ranges outside RFC 1918 (only for address space you own).
     type: bool

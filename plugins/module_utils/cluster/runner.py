@@ -50,20 +50,19 @@ def cluster_argument_spec():
             "type": "list",
             "elements": "dict",
             "options": {
-                "key": {"type": "str", "required": True, "no_log": False},
+                # Required key and effect's values are checked by the planner, whose errors name the pool
+                # and taint index (node_pools[1].taints[0].effect); Ansible's would not.
+                "key": {"type": "str", "no_log": False},
                 "value": {"type": "str"},
-                "effect": {
-                    "type": "str",
-                    "choices": ["NoSchedule", "PreferNoSchedule", "NoExecute"],
-                    "default": "NoSchedule",
-                },
+                "effect": {"type": "str", "default": "NoSchedule"},
             },
         },
         "spot": {"type": "bool", "default": False},
         "disk_size_gb": {"type": "int"},
     }
     spec = {
-        "kubernetes_version": {"type": "str"},
+        # raw: an unquoted 1.30 arrives as the float 1.3, which the planner recognises and explains.
+        "kubernetes_version": {"type": "raw"},
         "endpoint_access": {"type": "str", "choices": ["public", "private"], "default": "public"},
         "node_pools": {"type": "list", "elements": "dict", "options": pool},
         "purge_node_pools": {"type": "bool", "default": True},

@@ -54,6 +54,8 @@ PROVIDER_OPTIONS = {
 }
 RELEASE_CHANNELS = ("RAPID", "REGULAR", "STABLE", "EXTENDED", "UNSPECIFIED")
 NETWORK_PLUGINS = ("azure", "kubenet", "none")
+AZURE_RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
+AZURE_DNS_PREFIX = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,52}[A-Za-z0-9])?$")
 IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
 
 
@@ -73,6 +75,13 @@ def version_tuple(value):
 def _desired_version(value):
     if value in (None, ""):
         return None
+    if isinstance(value, float):
+        # YAML reads 1.30 unquoted as the number 1.3: the trailing zero is gone before the module runs.
+        raise ValidationError(
+            "kubernetes_version",
+            f"got the number {value!r}, not a version string; YAML turns an unquoted 1.30 into 1.3",
+            advice='quote the version, e.g. kubernetes_version: "1.30"',
+        )
     text = str(value).strip()
     found = VERSION.match(text)
     if not found:
@@ -84,8 +93,12 @@ def _desired_version(value):
         )
     version = minor_version(text)
     if version not in SUPPORTED_MINORS:
+        hint = ""
+        if f"{version}0" in SUPPORTED_MINORS:
+            hint = f' (if you wrote {version}0 unquoted, YAML made it the number {version}: quote it, "{version}0")'
         raise ValidationError(
-            "kubernetes_version", f"{version} is not supported; expected one of {', '.join(SUPPORTED_MINORS)}"
+            "kubernetes_version",
+            f"{version} is not supported; expected one of {', '.join(SUPPORTED_MINORS)}{hint}",
         )
     return version
 
@@ -102,8 +115,13 @@ def _taints(value, field):
     taints = []
     for index, taint in enumerate(value or []):
         t_field = f"{field}[{index}]"
-        if not isinstance(taint, dict) or not taint.get("key"):
-            raise ValidationError(t_field, "expected key, value and effect")
+        if not isinstance(taint, dict):
+            raise ValidationError(t_field, "expected a dictionary with key, value and effect")
+        if not taint.get("key"):
+            raise ValidationError(f"{t_field}.key", "every taint needs a key")
+        unknown = sorted(set(taint) - {"key", "value", "effect"})
+        if unknown:
+            raise ValidationError(f"{t_field}.{unknown[0]}", "unknown taint option; expected key, value and effect")
         effect = taint.get("effect") or "NoSchedule"
         if effect not in TAINT_EFFECTS:
             raise ValidationError(f"{t_field}.effect", f"expected one of {', '.join(TAINT_EFFECTS)}, got {effect!r}")
@@ -221,6 +239,18 @@ def _provider(cloud, params):
     if cloud == "azure":
         if not provider.get("resource_group"):
             raise ValidationError("azure.resource_group", "AKS clusters live in a resource group; name it")
+        if not AZURE_RESOURCE_GROUP.match(str(provider["resource_group"])):
+            raise ValidationError(
+                "azure.resource_group",
+                f"{provider['resource_group']!r}: resource group names are 1-90 letters, digits, '_', '-', '.', "
+                "'(' and ')', not ending in '.'",
+            )
+        prefix = provider.get("dns_prefix")
+        if prefix is not None and not AZURE_DNS_PREFIX.match(str(prefix)):
+            raise ValidationError(
+                "azure.dns_prefix",
+                f"{prefix!r}: AKS DNS prefixes are 1-54 letters, digits and '-', alphanumeric at both ends",
+            )
         plugin = provider.get("network_plugin")
         if plugin is not None and plugin not in NETWORK_PLUGINS:
             raise ValidationError(

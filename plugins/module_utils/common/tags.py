@@ -16,14 +16,26 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors im
 
 GCP_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+# Tags (labels) one resource may carry: EC2 and EKS 50, ARM 50, GCP 64.
+MAX_TAGS = {"aws": 50, "gcp": 64, "azure": 50}
 
 
-def check_tags(cloud, tags):
-    """Validated ``tags`` as strings, or None when not managed; errors name ``tags.<key>``."""
+def check_tags(cloud, tags, reserved=0):
+    """Validated ``tags`` as strings, or None when not managed; errors name ``tags.<key>``.
+
+    ``reserved`` is how many tags the collection itself puts on the resource (e.g. AWS ``Name``),
+    so the user's tags plus these stay within the cloud's limit per resource.
+    """
     if tags is None:
         return None
     if not isinstance(tags, dict):
         raise ValidationError("tags", "expected a dictionary of key: value")
+    limit = MAX_TAGS.get(cloud)
+    if limit is not None and len(tags) + reserved > limit:
+        own = f" (the collection adds {reserved} of its own)" if reserved else ""
+        raise ValidationError(
+            "tags", f"{len(tags)} tags given; {cloud} allows {limit} per resource{own}, so at most {limit - reserved}"
+        )
     clean = {}
     for raw_key, raw_value in tags.items():
         key = str(raw_key)

@@ -47,7 +47,8 @@ def network_argument_spec():
         "pods_cidr": {"type": "str"},
         "services_cidr": {"type": "str"},
         "gateway_subnet": {"type": "bool"},
-        "gateway_subnet_prefix": {"type": "int", "default": 27},
+        # No default here: given for another cloud it is an error (the planner uses /27 on azure).
+        "gateway_subnet_prefix": {"type": "int"},
         "allow_public_cidr": {"type": "bool", "default": False},
         "tags": {"type": "dict"},
         "purge_tags": {"type": "bool", "default": True},

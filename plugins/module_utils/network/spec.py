@@ -36,6 +36,19 @@ AZURE_GATEWAY_SUBNET = "GatewaySubnet"
 # Azure needs at least a /27 for a VPN gateway (a /29 is refused, /28 is too small for active-active).
 AZURE_GATEWAY_MAX_PREFIX = 27
 GCP_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+# EC2 keeps names in the Name tag, whose values stop at 256 characters.
+AWS_NAME_MAX = 256
+AZURE_VNET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9_]$")
+AZURE_SUBNET_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
+# Resource group names: 1-90 letters, digits, '_', '-', '.', '(' and ')', not ending in '.'.
+AZURE_RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
+# Options that only one cloud uses: given for another cloud they are an error, never ignored.
+CLOUD_ONLY_OPTIONS = {
+    "pods_cidr": "gcp",
+    "services_cidr": "gcp",
+    "gateway_subnet_prefix": "azure",
+    "azure": "azure",
+}
 AWS_MIN_ZONES = 2  # EKS refuses a cluster whose subnets are not in at least two zones
 
 
@@ -164,10 +177,19 @@ def normalize_network(params, zones=None):
         if not params.get(key):
             raise ValidationError(key, "is required")
     name = params["name"]
+    for option, owner in CLOUD_ONLY_OPTIONS.items():
+        if owner != cloud and params.get(option) not in (None, {}):
+            raise ValidationError(option, f"is a {owner} option; {cloud} networks do not use it, remove it")
     if cloud == "gcp" and not GCP_NAME.match(name):
-        raise ValidationError("name", "GCP names are 1-63 lowercase letters, digits and dashes, starting with a letter")
-    if cloud == "azure" and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9_]$", name):
-        raise ValidationError("name", "Azure VNet names are 2-64 letters, digits, '_', '.' and '-'")
+        raise ValidationError(
+            "name", f"{name!r}: GCP names are 1-63 lowercase letters, digits and dashes, starting with a letter"
+        )
+    if cloud == "azure" and not AZURE_VNET_NAME.match(name):
+        raise ValidationError("name", f"{name!r}: Azure VNet names are 2-64 letters, digits, '_', '.' and '-'")
+    if cloud == "aws" and len(name) > AWS_NAME_MAX:
+        raise ValidationError(
+            "name", f"is {len(name)} characters; AWS names are Name tag values, at most {AWS_NAME_MAX} characters"
+        )
     provider = {"project": None, "resource_group": None, "create_resource_group": False}
     if cloud == "gcp":
         provider["project"] = params.get("gcp_project")
@@ -175,10 +197,17 @@ def normalize_network(params, zones=None):
         azure = params.get("azure") or {}
         if not azure.get("resource_group"):
             raise ValidationError("azure.resource_group", "Azure networks live in a resource group; name it")
+        if not AZURE_RESOURCE_GROUP.match(azure["resource_group"]):
+            raise ValidationError(
+                "azure.resource_group",
+                f"{azure['resource_group']!r}: resource group names are 1-90 letters, digits, '_', '-', '.', "
+                "'(' and ')', not ending in '.'",
+            )
         provider["resource_group"] = azure["resource_group"]
         provider["create_resource_group"] = bool(azure.get("create_resource_group", True))
     # Compute networks carry no labels: on gcp tags are not managed (the module warns when given).
-    tags = None if cloud == "gcp" else check_tags(cloud, params.get("tags"))
+    # AWS: the VPC also carries the Name tag.
+    tags = None if cloud == "gcp" else check_tags(cloud, params.get("tags"), reserved=1 if cloud == "aws" else 0)
     if params.get("state", "present") == "absent":
         return {
             "cloud": cloud,
@@ -234,8 +263,20 @@ def _validate_subnets(cloud, net, subnets, zones, explicit):
         if subnet["name"] in seen:
             raise ValidationError(field, f"{subnet['name']!r} is used twice (also subnets[{seen[subnet['name']]}])")
         seen[subnet["name"]] = i
+        if not explicit:
+            field = "name"  # planned subnets are named after the network
         if cloud == "gcp" and not GCP_NAME.match(subnet["name"]):
-            raise ValidationError(field, "GCP names are 1-63 lowercase letters, digits and dashes")
+            raise ValidationError(
+                field, f"subnet {subnet['name']!r}: GCP names are 1-63 lowercase letters, digits and dashes"
+            )
+        if cloud == "azure" and subnet["role"] != "gateway" and not AZURE_SUBNET_NAME.match(subnet["name"]):
+            raise ValidationError(
+                field, f"subnet {subnet['name']!r}: Azure subnet names are 1-80 letters, digits, '_', '.' and '-'"
+            )
+        if cloud == "aws" and len(subnet["name"]) > AWS_NAME_MAX:
+            raise ValidationError(
+                field, f"subnet name of {len(subnet['name'])} characters; AWS Name tags stop at {AWS_NAME_MAX}"
+            )
 
     ranges = []  # (network, field)
     for i, subnet in enumerate(subnets):

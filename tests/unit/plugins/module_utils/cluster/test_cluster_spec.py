@@ -336,3 +336,65 @@ def test_result_shape_and_helpers():
     assert expected_nodes(current) == 3
     assert context_name(current) == "aws-us-east-1-fabric" and context_name(current, "mine") == "mine"
     assert cluster_result(None) == {}
+
+
+# ----------------------------------------------------------------------------- issue 19: clearer errors, limits
+
+
+def test_unquoted_version_float_says_to_quote_it():
+    with pytest.raises(ValidationError) as error:
+        normalize_cluster(params(kubernetes_version=1.3))
+    assert error.value.field == "kubernetes_version"
+    assert "quote" in error.value.describe() and '"1.30"' in error.value.describe()
+
+
+def test_version_string_that_lost_its_zero_hints_at_quoting():
+    with pytest.raises(ValidationError) as error:
+        normalize_cluster(params(kubernetes_version="1.3"))
+    assert "quote it" in error.value.describe() and "1.30" in error.value.describe()
+
+
+def test_version_that_is_simply_unsupported_has_no_quoting_hint():
+    with pytest.raises(ValidationError) as error:
+        normalize_cluster(params(kubernetes_version="1.12"))
+    assert "quote" not in error.value.describe()
+
+
+@pytest.mark.parametrize(
+    ("taints", "field"),
+    [
+        ([{"key": "k"}, {"value": "v", "effect": "NoSchedule"}], "node_pools[1].taints[1].key"),
+        ([{"key": "k", "effect": "Never"}], "node_pools[1].taints[0].effect"),
+        (["k=v:NoSchedule"], "node_pools[1].taints[0]"),
+    ],
+)
+def test_taint_errors_name_the_pool_and_taint_index(taints, field):
+    pools = [{"name": "system", "count": 1}, {"name": "batch", "count": 1, "taints": taints}]
+    with pytest.raises(ValidationError) as error:
+        normalize_cluster(params(node_pools=pools))
+    assert error.value.field == field, error.value.describe()
+
+
+@pytest.mark.parametrize(
+    ("cloud", "overrides", "field"),
+    [
+        ("aws", {"tags": {f"k{i}": "v" for i in range(51)}}, "tags"),
+        ("aws", {"tags": {"k": "v" * 257}}, "tags.k"),
+        ("aws", {"tags": {"k" * 129: "v"}}, "tags." + "k" * 129),
+        ("gcp", {"tags": {f"k{i}": "v" for i in range(65)}}, "tags"),
+        ("azure", {"tags": {f"k{i}": "v" for i in range(51)}}, "tags"),
+        ("azure", {"azure": {"resource_group": "rg."}}, "azure.resource_group"),
+        ("azure", {"azure": {"resource_group": "r" * 91}}, "azure.resource_group"),
+        ("azure", {"azure": {"resource_group": "rg", "dns_prefix": "-bad"}}, "azure.dns_prefix"),
+        ("azure", {"azure": {"resource_group": "rg", "dns_prefix": "d" * 55}}, "azure.dns_prefix"),
+    ],
+)
+def test_cloud_limits_are_checked_before_any_write(cloud, overrides, field):
+    with pytest.raises(ValidationError) as error:
+        normalize_cluster(params(cloud, **overrides))
+    assert error.value.field == field, error.value.describe()
+
+
+def test_limits_allow_what_the_cloud_allows():
+    normalize_cluster(params("aws", tags={f"k{i}": "v" * 256 for i in range(50)}))
+    normalize_cluster(params("azure", azure={"resource_group": "my_rg-(1).x", "dns_prefix": "d" * 54}))

@@ -251,3 +251,42 @@ def test_half_created_aws_network_is_completed():
     current = current_of(desired)
     current["extra"]["internet_gateway_id"] = None
     assert plan_network(current, desired) == [{"action": "create_network"}]
+
+
+# ----------------------------------------------------------------------------- issue 19: limits, unused options
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"name": "n" * 257}, "name"),
+        ({"name": "n" * 250}, "name"),  # the planned subnets fabric-<zone> would pass 256
+        ({"subnets": [{"name": "s" * 257, "cidr": "10.0.0.0/20", "zone": "us-east-1a"}]}, "subnets[0].name"),
+        ({"tags": {f"k{i}": "v" for i in range(50)}}, "tags"),  # 49 plus the Name tag
+        ({"pods_cidr": "10.2.0.0/16"}, "pods_cidr"),
+        ({"services_cidr": "10.3.0.0/20"}, "services_cidr"),
+        ({"gateway_subnet_prefix": 27}, "gateway_subnet_prefix"),
+        ({"azure": {"resource_group": "rg", "create_resource_group": True}}, "azure"),
+        ({"cloud": "azure", "pods_cidr": "10.2.0.0/16", "azure": {"resource_group": "rg"}}, "pods_cidr"),
+        ({"cloud": "gcp", "gateway_subnet_prefix": 26}, "gateway_subnet_prefix"),
+        ({"cloud": "gcp", "name": "n" * 60}, "name"),  # n...-nodes passes 63
+        ({"cloud": "azure", "azure": {"resource_group": "rg."}}, "azure.resource_group"),
+        (
+            {
+                "cloud": "azure",
+                "azure": {"resource_group": "rg"},
+                "subnets": [{"name": "bad name", "cidr": "10.0.0.0/20"}],
+            },
+            "subnets[0].name",
+        ),
+    ],
+)
+def test_limits_and_options_of_other_clouds_fail_naming_the_field(overrides, field):
+    with pytest.raises(ValidationError) as error:
+        normalize_network(params(**overrides), ZONES)
+    assert error.value.field == field, error.value.describe()
+
+
+def test_aws_names_up_to_the_tag_limit_are_accepted():
+    desired = normalize_network(params(name="n" * 245, tags={f"k{i}": "v" for i in range(49)}), ZONES)
+    assert max(len(s["name"]) for s in desired["subnets"]) == 256
