@@ -39,6 +39,8 @@ options:
     description:
       - AWS region, Azure location, or Google Cloud location. On GCP a region (V(us-central1))
         makes a regional cluster and a zone (V(us-central1-c)) a zonal one.
+      - Checked before any write against the cloud's own list (AWS SDK partition data, GCP Compute
+        regions and their zones, Azure subscription locations); an unknown one fails listing the valid ones.
     type: str
     required: true
   state:

@@ -27,17 +27,19 @@ options:
       - Regions to look in. Required for AWS (EKS is listed per region).
       - On GCP and Azure, clusters of every location are listed and then filtered to these regions
         (a GCP zone counts as part of its region).
+      - Each region applies only to the clouds whose own list has it, so one list can mix AWS, GCP and
+        Azure regions. A region none of O(clouds) has fails, naming it.
     type: list
     elements: str
   name:
     description: Only the cluster of this name.
     type: str
   projects:
-    description: GCP projects to list; defaults to O(gcp_project).
+    description: GCP projects to list; defaults to O(gcp_project). Only with V(gcp) in O(clouds).
     type: list
     elements: str
   resource_groups:
-    description: Azure resource groups to list; the whole subscription when not set.
+    description: Azure resource groups to list; the whole subscription when not set. Only with V(azure) in O(clouds).
     type: list
     elements: str
   return_kubeconfig:

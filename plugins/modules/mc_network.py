@@ -35,7 +35,9 @@ options:
     type: str
     required: true
   region:
-    description: AWS region, GCP region of the subnetworks, or Azure location.
+    description:
+      - AWS region, GCP region of the subnetworks, or Azure location.
+      - Checked before any write against the cloud's own list; an unknown one fails listing the valid ones.
     type: str
     required: true
   state:
@@ -138,9 +140,10 @@ options:
         type: bool
         default: true
 notes:
-  - A no-op rerun only reads. AWS, DescribeAvailabilityZones (when subnets are planned), DescribeVpcs,
-    DescribeSubnets, DescribeInternetGateways and DescribeRouteTables; GCP, networks get and
-    subnetworks list; Azure, resource group and virtual network get.
+  - A no-op rerun only reads. The region is checked first against the cloud's own list (GCP regions.list,
+    Azure Subscriptions_ListLocations; AWS from the SDK's partition data). AWS, DescribeAvailabilityZones
+    (when subnets are planned), DescribeVpcs, DescribeSubnets, DescribeInternetGateways and
+    DescribeRouteTables; GCP, networks get and subnetworks list; Azure, resource group and virtual network get.
   - In check mode the returned IDs of resources that do not exist yet are C((known after apply)).
 extends_documentation_fragment:
   - multicloud.fabric.aws

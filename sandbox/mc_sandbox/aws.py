@@ -252,6 +252,8 @@ class AwsCloud:
         decision = self._faults.apply("aws", call.operation, call.region)
         if decision.status is not None:
             return fault_response(call, decision)(environ, start_response)
+        if not known_region(call.service, call.region):
+            return unknown_region_response(call)(environ, start_response)
         if call.service == "eks" and self._eks.handles(call.operation):
             try:
                 payload = json.loads(body) if body else {}
@@ -391,6 +393,45 @@ def _rest_routes(service: str) -> tuple[str, list[tuple[str, re.Pattern, str]]]:
     # Where two templates match one path, the one with more literal text is the meant one.
     routes.sort(key=lambda route: -route[0])
     return model.protocol, [(method, pattern, name) for _, method, pattern, name in routes]
+
+
+@functools.cache
+def _regions(service: str) -> frozenset[str]:
+    """Every region of every partition botocore lists for `service` or for EC2 (global services
+    such as IAM are signed with a region EC2 has)."""
+    session = _botocore_session()
+    found = set()
+    for partition in session.get_available_partitions():
+        for name in (service, "ec2"):
+            found.update(session.get_available_regions(name, partition_name=partition))
+    return frozenset(found)
+
+
+def known_region(service: str, region: str) -> bool:
+    return region in _regions(service)
+
+
+def unknown_region_response(call: ApiCall) -> Response:
+    """What AWS answers a request signed for a region it does not have: a signature error, in the
+    service's wire format (EC2 AuthFailure, query SignatureDoesNotMatch, JSON InvalidSignatureException)."""
+    message = f"Credential should be scoped to a valid region, not '{call.region}'. "
+    request_id = str(uuid.uuid4())
+    family = {"ec2": "ec2", "query": "query", "rest-xml": "query"}.get(call.protocol, "json")
+    if family == "ec2":
+        xml = (
+            f"<Response><Errors><Error><Code>AuthFailure</Code><Message>{escape(message)}</Message></Error>"
+            f"</Errors><RequestID>{request_id}</RequestID></Response>"
+        )
+        return Response(xml, status=401, content_type="text/xml")
+    if family == "query":
+        xml = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code>"
+            f"<Message>{escape(message)}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+        return Response(xml, status=403, content_type="text/xml")
+    response = _json_error(403, "InvalidSignatureException", message, typed=call.protocol == "json")
+    response.headers["x-amzn-RequestId"] = request_id
+    return response
 
 
 def fault_response(call: ApiCall, decision: Decision) -> Response:

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .aws_scheduler import Scheduler
 from .azure_aks import Aks
-from .azure_arm import ArmError, ArmState, Request, Response
+from .azure_arm import ArmError, ArmState, Request, Response, list_locations
 from .azure_entra import Entra, EntraCredentials, TokenError
 from .azure_network import Network
 from .faults import FaultManager
@@ -238,6 +238,8 @@ class AzureCloud:
         rest, lrest = parts[2:], low[2:]
         if not rest:
             namespace, segments = "subscription", []
+        elif lrest == ["locations"]:  # Subscriptions_ListLocations
+            namespace, segments = "subscription", ["locations"]
         elif lrest[0] == "resourcegroups":
             group = rest[1] if len(rest) > 1 else None
             after, lafter = rest[2:], lrest[2:]
@@ -266,7 +268,7 @@ class AzureCloud:
             )
             return f"Microsoft.Resources/{kind}/{_VERBS.get(method, 'read')}"
         if namespace == "subscription":
-            return "Microsoft.Resources/subscriptions/read"
+            return "Microsoft.Resources/subscriptions/" + ("locations/read" if req.segments else "read")
         types = req.segments[0::2]
         low = req.lower
         if low[:1] == ["locations"] and len(low) >= 3:
@@ -328,6 +330,8 @@ class AzureCloud:
     def _provider(self, req: Request) -> Response:
         namespace = req.namespace.lower()
         low = req.lower
+        if namespace == "subscription" and low == ["locations"]:
+            return Response(200, {"value": list_locations(self.subscription_id)})
         if namespace == "subscription":
             return Response(
                 200,

@@ -290,7 +290,7 @@ class Aks:
         group = self.state.group(req.group)
         if not _CLUSTER_NAME.match(name):
             raise invalid(f"The managed cluster name {name!r} is invalid.", "InvalidResourceName")
-        location = normalize_location(body.get("location"))
+        location = normalize_location(body.get("location"), "Microsoft.ContainerService/managedClusters")
         properties = body.get("properties")
         if not isinstance(properties, dict):
             raise invalid("The request is missing the 'properties' object.", "InvalidRequestContent")

@@ -42,10 +42,66 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-def normalize_location(location) -> str:
+# The Azure locations the sandbox serves (name, display name, geography group): a subset of the
+# public cloud's. Subscriptions_ListLocations answers from it and a write elsewhere is refused.
+LOCATIONS = (
+    ("australiaeast", "Australia East", "Asia Pacific"),
+    ("canadacentral", "Canada Central", "Canada"),
+    ("centralus", "Central US", "US"),
+    ("eastasia", "East Asia", "Asia Pacific"),
+    ("eastus", "East US", "US"),
+    ("eastus2", "East US 2", "US"),
+    ("francecentral", "France Central", "Europe"),
+    ("germanywestcentral", "Germany West Central", "Europe"),
+    ("japaneast", "Japan East", "Asia Pacific"),
+    ("northeurope", "North Europe", "Europe"),
+    ("southeastasia", "Southeast Asia", "Asia Pacific"),
+    ("swedencentral", "Sweden Central", "Europe"),
+    ("uksouth", "UK South", "Europe"),
+    ("westeurope", "West Europe", "Europe"),
+    ("westus2", "West US 2", "US"),
+    ("westus3", "West US 3", "US"),
+)
+LOCATION_NAMES = tuple(name for name, _, _ in LOCATIONS)
+
+
+def list_locations(subscription: str) -> list[dict]:
+    """The `value` of Subscriptions_ListLocations."""
+    return [
+        {
+            "id": f"/subscriptions/{subscription}/locations/{name}",
+            "name": name,
+            "displayName": display,
+            "regionalDisplayName": f"({group}) {display}",
+            "type": "Region",
+            "metadata": {"regionType": "Physical", "regionCategory": "Recommended", "geographyGroup": group},
+        }
+        for name, display, group in LOCATIONS
+    ]
+
+
+def normalize_location(location, resource_type: str | None = None) -> str:
+    """The location as ARM stores it; one the sandbox does not serve is refused like ARM refuses it
+    (400 LocationNotAvailableForResourceGroup / ...ForResourceType, listing the available ones)."""
     if not isinstance(location, str) or not location.strip():
         raise ArmError(400, "LocationRequired", "The location property is required for this definition.")
-    return location.lower().replace(" ", "")
+    name = location.lower().replace(" ", "")
+    if name not in LOCATION_NAMES:
+        available = ",".join(LOCATION_NAMES)
+        if resource_type is None:
+            raise ArmError(
+                400,
+                "LocationNotAvailableForResourceGroup",
+                f"The provided location '{location}' is not available for resource group. List of available "
+                f"regions is '{available}'.",
+            )
+        raise ArmError(
+            400,
+            "LocationNotAvailableForResourceType",
+            f"The provided location '{location}' is not available for resource type '{resource_type}'. List of "
+            f"available regions for the resource type is '{available}'.",
+        )
+    return name
 
 
 @dataclass

@@ -163,7 +163,7 @@ class Network:
     # ---------------------------------------------------------------- resources
     def _base(self, req: Request, group: JSON, kind: str, name: str, existing: JSON | None) -> tuple[JSON, JSON]:
         body = req.body if isinstance(req.body, dict) else {}
-        location = normalize_location(body.get("location"))
+        location = normalize_location(body.get("location"), kind)
         if existing is not None and existing["location"] != location:
             raise invalid(f"Resource {name} cannot move from {existing['location']} to {location}.", "LocationMismatch")
         resource = {

@@ -15,10 +15,12 @@ import re
 import secrets
 import threading
 import time
+import zlib
 from datetime import UTC, datetime
 
 from .config import scaled
 from .gcp_errors import ApiError, already_exists, invalid, not_found
+from .gcp_locations import REGIONS, is_region, zones_of
 
 BASE = "https://www.googleapis.com/compute/v1"
 INSERT_SECONDS = {"networks": 15, "subnetworks": 15, "firewalls": 5, "addresses": 2}
@@ -36,6 +38,8 @@ ROUTES = [
     ("POST", _R, "insert"),
     ("GET", _R + r"/(?P<resource>[^/]+)", "get"),
     ("DELETE", _R + r"/(?P<resource>[^/]+)", "delete"),
+    ("GET", _P + r"/regions", "regions.list"),
+    ("GET", _P + r"/regions/(?P<region>[^/]+)", "regions.get"),
     ("GET", _P + r"/global/operations", "globalOperations.list"),
     ("GET", _P + r"/global/operations/(?P<operation>[^/]+)", "globalOperations.get"),
     ("GET", _P + r"/regions/(?P<region>[^/]+)/operations", "regionOperations.list"),
@@ -127,6 +131,14 @@ class ComputeEmulator:
             if remaining > 0:
                 time.sleep(min(remaining, WAIT_SECONDS))  # the caller asked to wait; no lock is held
             operation = operation.replace(".wait", ".get")
+        if operation == "regions.list":
+            return self._regions()
+        region = params.get("region")
+        if region is not None and not is_region(region):
+            # Compute answers a call under an unknown region like any missing resource: 404 notFound.
+            raise not_found(f"The resource 'projects/{self._project}/regions/{region}' was not found")
+        if operation == "regions.get":
+            return self._region(region)
         with self._lock:
             if operation.endswith("Operations.get"):
                 return self._get_operation(params)
@@ -141,6 +153,27 @@ class ComputeEmulator:
             if verb == "delete":
                 return self._delete(collection, scope, params["resource"])
             return self._insert(collection, scope, body)
+
+    # ---------------------------------------------------------------- regions
+    def _region(self, name: str) -> dict:
+        link = f"{BASE}/projects/{self._project}/regions/{name}"
+        return {
+            "kind": "compute#region",
+            "id": str(zlib.crc32(name.encode()) + 10**12),
+            "name": name,
+            "description": name,
+            "status": "UP",
+            "zones": [f"{BASE}/projects/{self._project}/zones/{zone}" for zone in zones_of(name)],
+            "selfLink": link,
+        }
+
+    def _regions(self) -> dict:
+        return {
+            "kind": "compute#regionList",
+            "id": f"projects/{self._project}/regions",
+            "items": [self._region(name) for name in sorted(REGIONS)],
+            "selfLink": f"{BASE}/projects/{self._project}/regions",
+        }
 
     # ---------------------------------------------------------------- links
     def _scope_link(self, scope: str) -> str:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from .aws_scheduler import Scheduler
 from .config import scaled
 from .gcp_errors import ApiError, already_exists, failed_precondition, invalid, not_found
+from .gcp_locations import is_region, is_zone
 from .runtime import KubeRuntime, NodePool, delete_control_planes
 
 log = logging.getLogger(__name__)
@@ -415,7 +416,7 @@ class GkeEmulator:
 
     def _create_cluster(self, params, body, ints):
         location = params["location"]
-        if not (_ZONE.fullmatch(location) or _REGION.fullmatch(location)):
+        if not (is_zone(location) or is_region(location)):
             raise not_found(f'Location "{location}" does not exist.')
         cluster = body.get("cluster")
         if not isinstance(cluster, dict):

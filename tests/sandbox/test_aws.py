@@ -24,6 +24,8 @@ from mc_sandbox.faults import FaultRule
 from mc_sandbox.runtime import CloudContext, NodePool
 from support import CA_PEM, wait_until
 
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.classify import classify_error
+
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/eks-cluster"
@@ -606,3 +608,32 @@ def test_status_shows_every_ec2_network_piece_but_the_default_vpcs(cloud, sessio
     ):
         delete()
     assert cloud.status()["ec2"] == {}
+
+
+# ---------------------------------------------------------------- unknown regions
+def test_unknown_region_is_refused_like_aws_and_not_retried(cloud, session):
+    """A request signed for a region AWS does not have gets AWS's signature error at once (an
+    HTML 500 would be retried as transient); the collection classifies it as not retryable."""
+
+    ec2 = session.client(
+        "ec2", endpoint_url=cloud.endpoint, region_name="mars-1", config=Config(retries={"total_max_attempts": 1})
+    )
+    with pytest.raises(ClientError) as info:
+        ec2.describe_vpcs()
+    error = info.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 401
+    assert error["Error"]["Code"] == "AuthFailure"
+    assert "valid region, not 'mars-1'" in error["Error"]["Message"]
+    assert classify_error("aws", info.value).kind == "authentication"
+    eks = session.client(
+        "eks", endpoint_url=cloud.endpoint, region_name="mars-1", config=Config(retries={"total_max_attempts": 1})
+    )
+    with pytest.raises(ClientError) as info:
+        eks.list_clusters()
+    assert info.value.response["Error"]["Code"] == "InvalidSignatureException"
+    assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    # A real region of another partition is served.
+    assert (
+        session.client("ec2", endpoint_url=cloud.endpoint, region_name="us-gov-west-1").describe_vpcs()["Vpcs"]
+        is not None
+    )

@@ -35,6 +35,9 @@ from referencing import Registry, Resource
 from support import CA_PEM, FakeRuntime
 from support import SPECS as SHARED_SPECS
 
+from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client import Connection
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Retrier, RetryPolicy
+
 SPECS = SHARED_SPECS / "azure"
 LOCATION = "westeurope"
 GROUP = "rg1"
@@ -589,6 +592,10 @@ def test_official_create_example_replays_with_the_documented_shape(az):
     assert [list(e.path) for e in errors] == [["sku"]]
     assert "Basic" in errors[0].message
     make_group(az)
+    # The example's "location1" is a placeholder that no subscription (nor the sandbox) has: replay
+    # it in a real location.
+    assert request["location"] == "location1"
+    request = dict(request, location=LOCATION)
     path = cluster_path(az, "clustername1") + "?api-version=" + example["parameters"]["api-version"]
     created = raw(az, "PUT", path, json=request)
     assert created.status_code == 201
@@ -692,3 +699,45 @@ def test_unknown_types_bad_bodies_and_other_subscriptions(az):
     bad_pool["properties"]["agentPoolProfiles"][0]["name"] = "Bad_Name"
     response = raw(az, "PUT", cluster_path(az) + "?api-version=2025-10-01", json=bad_pool)
     assert (response.status_code, response.json()["error"]["code"]) == (400, "InvalidAgentPoolName")
+
+
+# ------------------------------------------------------------------ locations
+def test_locations_are_listed_and_unknown_ones_refused_like_arm(az):
+
+    sub = az["endpoints"]["subscription_id"]
+    listed = raw(az, "GET", f"/subscriptions/{sub}/locations?api-version=2022-12-01")
+    assert listed.status_code == 200
+    names = [item["name"] for item in listed.json()["value"]]
+    assert "eastus" in names and "westeurope" in names and "moonwest" not in names
+    refused = raw(
+        az, "PUT", f"/subscriptions/{sub}/resourcegroups/rg-moon?api-version=2022-09-01", json={"location": "moonwest"}
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "LocationNotAvailableForResourceGroup"
+    assert "'moonwest'" in refused.json()["error"]["message"] and "eastus" in refused.json()["error"]["message"]
+    make_group(az)
+    body = cluster_body()
+    body["location"] = "moonwest"
+    vnet = raw(
+        az,
+        "PUT",
+        f"/subscriptions/{sub}/resourceGroups/{GROUP}/providers/Microsoft.Network/virtualNetworks/v1?api-version=2024-05-01",
+        json={"location": "moonwest", "properties": {"addressSpace": {"addressPrefixes": ["10.0.0.0/16"]}}},
+    )
+    assert vnet.status_code == 400 and vnet.json()["error"]["code"] == "LocationNotAvailableForResourceType"
+    aks = raw(az, "PUT", cluster_path(az) + "?api-version=2025-10-01", json=body)
+    assert aks.status_code == 400 and aks.json()["error"]["code"] == "LocationNotAvailableForResourceType"
+    assert az["cloud"].status()["clusters"] == [] and az["runtime"].calls == []
+    # The collection's own call, through the SDK pipeline with its credential and CA bundle.
+    ep = az["endpoints"]
+    params = {
+        "azure_subscription_id": sub,
+        "azure_tenant_id": ep["tenant_id"],
+        "azure_client_id": ep["client_id"],
+        "azure_client_secret": ep["client_secret"],
+        "azure_base_url": ep["base_url"],
+        "azure_authority_host": ep["authority_host"],
+        "azure_ca_bundle": az["ca"],
+    }
+    conn = Connection(params, Retrier("azure", policy=RetryPolicy(timeout=20, base_delay=0.1, max_delay=1)))
+    assert set(conn.locations()) == set(names)

@@ -130,6 +130,7 @@ COMPUTE_TYPES = {
     "subnetworks": ("Subnetwork", compute_v1.Subnetwork, "SubnetworkList", compute_v1.SubnetworkList),
     "firewalls": ("Firewall", compute_v1.Firewall, "FirewallList", compute_v1.FirewallList),
     "addresses": ("Address", compute_v1.Address, "AddressList", compute_v1.AddressList),
+    "regions": ("Region", compute_v1.Region, "RegionList", compute_v1.RegionList),
 }
 
 
@@ -747,3 +748,31 @@ def test_the_older_zonal_form_of_the_api_reaches_the_same_clusters(cloud, gke, r
     assert runtime.pools("c1")[-1].count == 2
     with pytest.raises(gexc.NotFound):
         gke.get_node_pool(**legacy, cluster_id="c1", node_pool_id="nope")
+
+
+# ---------------------------------------------------------------------------- locations
+def test_regions_list_names_each_regions_zones_and_unknown_regions_are_not_found(cloud, compute, gke):
+    """regions.list (contract-checked with every response of this test) is what the collection
+    validates locations with; a region outside it is refused like Compute and GKE refuse it."""
+
+    options = {"api_endpoint": cloud.endpoints["api_endpoint"]}
+    regions = compute_v1.RegionsClient(credentials=compute["creds"], transport="rest", client_options=options)
+    found = {r.name: [z.rsplit("/", 1)[-1] for z in r.zones] for r in regions.list(project=cloud.project)}
+    assert found["us-central1"] == ["us-central1-a", "us-central1-b", "us-central1-c", "us-central1-f"]
+    assert "mars-central1" not in found
+    assert regions.get(project=cloud.project, region="europe-west1").name == "europe-west1"
+    network = compute["networks"].insert(
+        project=cloud.project, network_resource={"name": "vpc", "auto_create_subnetworks": False}
+    )
+    network.result(timeout=30)
+    with pytest.raises(gexc.NotFound) as info:
+        compute["subnetworks"].insert(
+            project=cloud.project,
+            region="mars-central1",
+            subnetwork_resource={"name": "nodes", "network": "global/networks/vpc", "ip_cidr_range": "10.0.0.0/20"},
+        )
+    assert "regions/mars-central1" in info.value.message
+    with pytest.raises(gexc.NotFound) as info:
+        gke.create_cluster(parent=parent(cloud, "mars-central1"), cluster={"name": "c1", "initial_node_count": 1})
+    assert 'Location "mars-central1" does not exist' in info.value.message
+    assert cloud.status()["clusters"] == []

@@ -208,6 +208,18 @@ class Connection(BaseConnection):
 
         return self.call(invoke, resource=resource, call=operation)
 
+    # ------------------------------------------------------------------ locations
+
+    def locations(self, service="ec2"):
+        """``{region: []}`` of every region botocore's partition data lists for ``service`` (no API
+        call: this is the data the SDK builds endpoints from)."""
+        data = botocore.session.get_session()
+        found = {}
+        for partition in data.get_available_partitions():
+            for region in data.get_available_regions(service, partition_name=partition):
+                found[region] = []
+        return found
+
     # ------------------------------------------------------------------ waiting
 
 

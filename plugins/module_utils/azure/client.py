@@ -79,7 +79,15 @@ except ImportError:  # pragma: no cover - older azure-mgmt-resource releases
 else:
     RESOURCE_IMPORT_ERROR = None
 
+try:
+    from azure.core.exceptions import HttpResponseError
+    from azure.core.rest import HttpRequest
+except ImportError:  # pragma: no cover - azure-core comes with every Azure SDK package
+    HttpRequest = HttpResponseError = None
+
 CLOUD = "azure"
+# Subscriptions_ListLocations, the ARM API version that lists the subscription's locations.
+LOCATIONS_API_VERSION = "2022-12-01"
 USER_AGENT = "multicloud.fabric"
 # Seconds between two polls of a long operation on real Azure; the sandbox passes smaller values.
 DEFAULT_POLL_INTERVAL = 10.0
@@ -309,6 +317,28 @@ class Connection(BaseConnection):
         return self._client(
             "containerservice", ContainerServiceClient, "azure-mgmt-containerservice", CONTAINERSERVICE_IMPORT_ERROR
         )
+
+    # ------------------------------------------------------------------ locations
+
+    def locations(self):
+        """``{location: []}`` of the subscription from ARM ``subscriptions/{id}/locations``.
+
+        azure-mgmt-resource no longer ships the subscriptions client, so the call goes through the
+        resource client's own pipeline (credential, endpoint, CA bundle) with azure-core's
+        ``send_request``.
+        """
+        url = f"/subscriptions/{self.subscription_id}/locations?api-version={LOCATIONS_API_VERSION}"
+
+        def fetch():
+            response = self.resources.send_request(HttpRequest("GET", url))
+            if response.status_code >= 400:
+                raise HttpResponseError(response=response)
+            return response.json()
+
+        body = self.call(
+            fetch, resource=f"locations of subscription {self.subscription_id}", call="Subscriptions_ListLocations"
+        )
+        return {item["name"]: [] for item in (body or {}).get("value") or () if item.get("name")}
 
     # ------------------------------------------------------------------ calls
 

@@ -20,7 +20,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.spec imp
     plan_cluster,
     portable_spec,
 )
-from ansible_collections.multicloud.fabric.plugins.module_utils.common import clouds
+from ansible_collections.multicloud.fabric.plugins.module_utils.common import clouds, locations
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import (
     provider_argument_spec,
     resource_argument_spec,
@@ -182,6 +182,8 @@ def ensure(module):
             "network", "the network has not been created yet (it comes from a check-mode run of mc_network)"
         )
     clusters = adapter(module, desired)
+    # A GKE location may be a zone (zonal cluster); EKS and AKS take a region.
+    locations.validate(clusters.conn, desired["cloud"], "region", desired["region"], zonal=desired["cloud"] == "gcp")
     deadline = module.deadline()
     current = clusters.read(desired)
     if current is not None and state == "present":
@@ -275,11 +277,12 @@ def info_argument_spec():
     return spec
 
 
-def scopes(cloud, params):
-    """``(region, provider)`` pairs to list for ``cloud``: AWS lists per region; GCP per project
-    (all locations, filtered after); Azure per resource group or the whole subscription."""
-    regions = params.get("regions") or []
+def scopes(cloud, params, regions=None):
+    """``(region, provider)`` pairs to list for ``cloud``: AWS lists per region (``regions``: the
+    given regions that are AWS's); GCP per project (all locations, filtered after); Azure per
+    resource group or the whole subscription."""
     if cloud == "aws":
+        regions = params.get("regions") or [] if regions is None else regions
         if not regions:
             raise ValidationError("regions", "listing EKS clusters needs the AWS regions to look in")
         return [(region, None) for region in regions]
@@ -295,11 +298,46 @@ def in_regions(location, regions):
     return any(location == region or location.startswith(f"{region}-") for region in regions)
 
 
+def _region_scopes(module, params):
+    """``{cloud: [regions]}``: each given region applies to the clouds whose own list has it (a
+    multi-cloud call must not ask AWS about Azure locations). A region no selected cloud knows is
+    an error naming it and each cloud's valid regions."""
+    regions = params.get("regions") or []
+    selected = params["clouds"]
+    if not regions:
+        return {}
+    known = {}
+    for cloud in selected:
+        options = dict(params)
+        if cloud == "gcp" and params.get("projects"):
+            options["gcp_project"] = params["projects"][0]
+        conn = clouds.connect(cloud, options, module.retrier(cloud))
+        known[cloud] = locations.known_locations(conn)
+    scoped = {cloud: [] for cloud in selected}
+    for index, region in enumerate(regions):
+        owners = [c for c in selected if region in known[c] or any(region in z for z in known[c].values())]
+        if not owners:
+            # The error of the first cloud names the valid values; for several clouds each is listed.
+            details = "; ".join(f"{locations.KIND[c]}s: {', '.join(sorted(known[c]))}" for c in selected)
+            raise ValidationError(
+                f"regions[{index}]", f"{region!r} is not a region of {', '.join(selected)} ({details})"
+            )
+        for cloud in owners:
+            scoped[cloud].append(region)
+    return scoped
+
+
 def info(module):
     params = module.params
+    for option, cloud in (("projects", "gcp"), ("resource_groups", "azure")):
+        if params.get(option) and cloud not in params["clouds"]:
+            raise ValidationError(option, f"is for {cloud}, which is not in clouds; remove it or add {cloud}")
+    scoped = _region_scopes(module, params)
     found = []
     for cloud in params["clouds"]:
-        for region, provider in scopes(cloud, params):
+        if params.get("regions") and not scoped.get(cloud):
+            continue  # none of the regions is this cloud's
+        for region, provider in scopes(cloud, params, scoped.get(cloud)):
             options = dict(params)
             if provider and provider.get("project"):
                 options["gcp_project"] = provider["project"]
@@ -308,7 +346,7 @@ def info(module):
             for cluster in adapter_.list(region=region, provider=provider):
                 if params.get("name") and cluster["name"] != params["name"]:
                     continue
-                if params.get("regions") and not in_regions(cluster["region"], params["regions"]):
+                if params.get("regions") and not in_regions(cluster["region"], scoped[cloud]):
                     continue
                 item = cluster_result(cluster)
                 if params["return_kubeconfig"] and cluster["status"] == "ACTIVE":

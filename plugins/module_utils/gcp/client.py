@@ -368,6 +368,22 @@ class Connection(BaseConnection):
         return self._compute("subnetworks", "SubnetworksClient")
 
     @property
+    def regions(self):
+        return self._compute("regions", "RegionsClient")
+
+    def locations(self, project=None):
+        """``{region: [zones]}`` of the project from Compute ``regions.list`` (each region names its zones)."""
+        project = project or self.project
+        items = self.rpc_list(
+            self.regions.list, project=project, resource=f"regions of project {project}", call="regions.list"
+        )
+        found = {}
+        for item in items:
+            region = to_dict(item)
+            found[region["name"]] = sorted(resource_path(z).rsplit("/", 1)[-1] for z in region.get("zones") or ())
+        return found
+
+    @property
     def global_operations(self):
         return self._compute("global_operations", "GlobalOperationsClient")
 

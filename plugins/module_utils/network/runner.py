@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.multicloud.fabric.plugins.module_utils.common import clouds
+from ansible_collections.multicloud.fabric.plugins.module_utils.common import clouds, locations
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import (
     provider_argument_spec,
     resource_argument_spec,
@@ -86,6 +86,9 @@ def ensure(module):
     if params["cloud"] == "gcp" and params.get("tags"):
         module.warn("gcp: Compute Engine networks have no labels; tags are not applied to the network")
     networks = _adapter(module, params["cloud"], params["region"])
+    # Input alone first, then the region against the cloud's own list, then the zones: all before any write.
+    normalize_network(params, None)
+    locations.validate(networks.conn, params["cloud"], "region", params["region"])
     zones = networks.zones(params["region"]) if _needs_zones(params) else None
     desired = normalize_network(params, zones)
     current = networks.read(desired)
@@ -135,7 +138,11 @@ def info(module):
     cloud = params["cloud"]
     if cloud == "aws" and not params.get("region"):
         raise ValidationError("region", "listing AWS VPCs needs the region to look in")
+    if params.get("azure") and cloud != "azure":
+        raise ValidationError("azure", f"is an azure option; {cloud} networks do not use it, remove it")
     networks = _adapter(module, cloud, params.get("region"))
+    if params.get("region"):
+        locations.validate(networks.conn, cloud, "region", params["region"])
     provider = None
     if cloud == "azure" and (params.get("azure") or {}).get("resource_group"):
         provider = {"resource_group": params["azure"]["resource_group"]}

@@ -1,0 +1,49 @@
+# -*- coding: utf-8 -*-
+# Copyright: multicloud.fabric contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Regions, locations and zones checked against each cloud's own list before any write.
+
+Each cloud's ``Connection.locations()`` returns ``{region: [zones]}`` from the cloud itself: AWS from
+botocore's partition and endpoint data (no API call), GCP from Compute ``regions.list`` (each
+region lists its zones), Azure from ARM ``subscriptions/{id}/locations``. The list is read once per
+connection, so once per module invocation, and only when a location has to be checked.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import ValidationError
+
+KIND = {"aws": "AWS region", "gcp": "Google Cloud region", "azure": "Azure location"}
+
+
+def known_locations(conn):
+    """``{region: [zones]}`` of the connection's cloud, read on first use and kept on the connection."""
+    found = getattr(conn, "_known_locations", None)
+    if found is None:
+        found = conn.locations()
+        conn._known_locations = found  # pylint: disable=protected-access
+    return found
+
+
+def check_location(cloud, field, value, known, zonal=False):
+    """Raise :class:`ValidationError` naming ``field`` and the valid values unless ``value`` is one
+    of ``known`` (``{region: [zones]}``); with ``zonal`` a zone of a known region is accepted too."""
+    if value in known:
+        return
+    if zonal and any(value in (zones or ()) for zones in known.values()):
+        return
+    kind = KIND[cloud] + (" or zone" if zonal else "")
+    hint = ""
+    if zonal and "-" in str(value):
+        region = str(value).rsplit("-", 1)[0]
+        if known.get(region):
+            hint = f"; zones of {region}: {', '.join(sorted(known[region]))}"
+    raise ValidationError(
+        field,
+        f"{value!r} is not a known {kind}; valid: {', '.join(sorted(known))}{hint}",
+    )
+
+
+def validate(conn, cloud, field, value, zonal=False):
+    """Check ``value`` against the cloud's own list read through ``conn`` (see :func:`check_location`)."""
+    check_location(cloud, field, value, known_locations(conn), zonal=zonal)
