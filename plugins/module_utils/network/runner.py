@@ -86,8 +86,7 @@ def ensure(module):
     if params["cloud"] == "gcp" and params.get("tags"):
         module.warn("gcp: Compute Engine networks have no labels; tags are not applied to the network")
     networks = _adapter(module, params["cloud"], params["region"])
-    # Input alone first, then the region against the cloud's own list, then the zones: all before any write.
-    normalize_network(params, None)
+    # The region against the cloud's own list, then its zones, then the plan: all before any write.
     locations.validate(networks.conn, params["cloud"], "region", params["region"])
     zones = networks.zones(params["region"]) if _needs_zones(params) else None
     desired = normalize_network(params, zones)
