@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import traceback
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, _load_params
+from ansible.module_utils.common.validation import check_type_dict, check_type_list
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.diff import mask
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import FabricError
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import FabricError, ValidationError
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Deadline, Retrier, RetryPolicy
 
 
@@ -29,8 +30,23 @@ class FabricModule:
     """An AnsibleModule plus the few helpers every multicloud.fabric module needs."""
 
     def __init__(self, argument_spec, supports_check_mode=True, **kwargs):
-        self.ansible = AnsibleModule(argument_spec=argument_spec, supports_check_mode=supports_check_mode, **kwargs)
+        # Ansible's own error for an element of a list of dictionaries that is not one ("dictionary
+        # requested, could not parse JSON or key=value") does not say which element: find it first in
+        # the arguments as given, let Ansible parse every other option, and fail naming the element.
+        misshapen = _misshapen_element(argument_spec, _load_params())
+        spec = argument_spec
+        if misshapen:
+            option = argument_spec[misshapen[0]]
+            spec = dict(argument_spec)
+            spec[misshapen[0]] = {
+                "type": "raw",
+                "aliases": option.get("aliases") or [],
+                "no_log": _has_no_log(option),
+            }
+        self.ansible = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         self._deadline = None
+        if misshapen:
+            self.fail(ValidationError(misshapen[1], misshapen[2]))
 
     @property
     def params(self):
@@ -84,6 +100,61 @@ class FabricModule:
         else:
             message = str(error)
         self.ansible.fail_json(msg=mask(message, values), **mask(result, values))
+
+
+def _given(option_spec, name, values):
+    for key in (name, *(option_spec.get("aliases") or ())):
+        if key in values:
+            return values[key]
+    return None
+
+
+def _has_no_log(option_spec):
+    return bool(option_spec.get("no_log")) or any(_has_no_log(o) for o in (option_spec.get("options") or {}).values())
+
+
+def _misshapen_element(spec, values, path=""):
+    """``(option, field, message)`` for the first element of a list-of-dictionaries option (at any
+    depth) that Ansible could not read as a dictionary, or None. Values that Ansible converts
+    (``key=value`` strings, JSON objects) are left to it, as is every other kind of error."""
+    if not isinstance(values, dict):
+        return None
+    for name, option in spec.items():
+        given = _given(option, name, values)
+        if given is None or not option.get("options"):
+            continue
+        field = f"{path}{name}"
+        if option.get("type") == "dict":
+            found = isinstance(given, dict) and _misshapen_element(option["options"], given, f"{field}.")
+        elif option.get("type") == "list" and option.get("elements") == "dict":
+            found = _misshapen_list(option, given, field)
+        else:
+            found = None
+        if found:
+            return (name, *found[1:])
+    return None
+
+
+def _misshapen_list(option, given, field):
+    try:
+        items = check_type_list(given)
+    except TypeError:
+        return None  # Ansible's own error names the option
+    suboptions = ", ".join(option["options"])
+    for index, item in enumerate(items):
+        element = f"{field}[{index}]"
+        try:
+            element_value = check_type_dict(item)
+        except TypeError:
+            got = "a string" if isinstance(item, str) else type(item).__name__
+            message = f"expected a dictionary with {suboptions}; got {got}"
+            if isinstance(given, str):
+                message += f" ({field.rsplit('.', 1)[-1]} is a string; it takes a list of dictionaries)"
+            return (None, element, message)
+        found = _misshapen_element(option["options"], element_value, f"{element}.")
+        if found:
+            return found
+    return None
 
 
 def run(module, handler):

@@ -128,3 +128,61 @@ def test_bad_input_names_the_field(capsys):
     out = output(capsys)
     assert done.value.code == 1
     assert "wait_timeout" in out["msg"]
+
+
+# A list of dictionaries given something else: the error names the element (node_pools[0]), not only
+# Ansible's "dictionary requested, could not parse JSON or key=value".
+POOLS_SPEC = {
+    "name": {"type": "str", "required": True},
+    "node_pools": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "name": {"type": "str", "required": True},
+            "count": {"type": "int"},
+            "taints": {"type": "list", "elements": "dict", "options": {"key": {"type": "str"}}},
+        },
+    },
+    **provider_argument_spec("cloudflare"),
+}
+
+
+def fail_with(capsys, args, spec=POOLS_SPEC):
+    with patch_module_args(args), pytest.raises(SystemExit) as done:
+        run(FabricModule(argument_spec=spec), lambda m: pytest.fail("the handler must not run"))
+    assert done.value.code == 1
+    return output(capsys)
+
+
+@pytest.mark.parametrize(
+    ("node_pools", "field", "said"),
+    [
+        ("system", "node_pools[0]", "got a string (node_pools is a string; it takes a list of dictionaries)"),
+        (["system"], "node_pools[0]", "with name, count, taints; got a string"),
+        ([{"name": "system"}, 3], "node_pools[1]", "with name, count, taints; got int"),
+        ([{"name": "a", "taints": ["NoSchedule"]}], "node_pools[0].taints[0]", "with key; got a string"),
+    ],
+)
+def test_list_of_dictionaries_given_something_else_names_the_element(capsys, node_pools, field, said):
+    out = fail_with(capsys, {"name": "c", "node_pools": node_pools, "cloudflare_api_token": TOKEN})
+    assert out["error"]["field"] == field, out["msg"]
+    assert f"invalid value for '{field}'" in out["msg"] and said in out["msg"], out["msg"]
+    assert TOKEN not in json.dumps(out)
+
+
+def test_elements_ansible_can_read_as_dictionaries_still_work(capsys):
+    seen = {}
+
+    def handler(module):
+        seen["pools"] = module.params["node_pools"]
+        return {}
+
+    with patch_module_args({"name": "c", "node_pools": ["name=system count=2"]}), pytest.raises(SystemExit):
+        run(FabricModule(argument_spec=POOLS_SPEC), handler)
+    capsys.readouterr()
+    assert seen["pools"] == [{"name": "system", "count": 2, "taints": None}]
+
+
+def test_other_errors_of_the_spec_still_come_from_ansible(capsys):
+    out = fail_with(capsys, {"name": "c", "node_pools": [{"count": 1}]})
+    assert "name" in out["msg"] and "node_pools" in out["msg"] and "error" not in out
