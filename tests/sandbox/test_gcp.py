@@ -34,6 +34,9 @@ from mc_sandbox.runtime import CloudContext
 from support import CA_PEM
 from support import SPECS as SHARED_SPECS
 
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Retrier, RetryPolicy
+from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.client import Connection
+
 SPECS = SHARED_SPECS / "gcp"
 ZONE = "us-central1-a"
 REGION = "us-central1"
@@ -751,7 +754,7 @@ def test_the_older_zonal_form_of_the_api_reaches_the_same_clusters(cloud, gke, r
 
 
 # ---------------------------------------------------------------------------- locations
-def test_regions_list_names_each_regions_zones_and_unknown_regions_are_not_found(cloud, compute, gke):
+def test_regions_list_names_each_regions_zones_and_unknown_regions_are_not_found(cloud, compute, gke, tls):
     """regions.list (contract-checked with every response of this test) is what the collection
     validates locations with; a region outside it is refused like Compute and GKE refuse it."""
 
@@ -776,3 +779,12 @@ def test_regions_list_names_each_regions_zones_and_unknown_regions_are_not_found
         gke.create_cluster(parent=parent(cloud, "mars-central1"), cluster={"name": "c1", "initial_node_count": 1})
     assert 'Location "mars-central1" does not exist' in info.value.message
     assert cloud.status()["clusters"] == []
+    # The collection's own call (REST through google-auth, with its endpoint and CA bundle) reads the same list.
+    params = {
+        "gcp_service_account_file": cloud.endpoints["service_account_file"],
+        "gcp_project": cloud.project,
+        "gcp_api_endpoint": cloud.endpoints["api_endpoint"],
+        "gcp_ca_bundle": str(tls.ca),
+    }
+    conn = Connection(params, Retrier("gcp", policy=RetryPolicy(timeout=20, base_delay=0.1, max_delay=1)))
+    assert conn.locations() == found

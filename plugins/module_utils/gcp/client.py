@@ -55,6 +55,7 @@ else:
 try:
     import google.auth
     import google.auth.exceptions
+    from google.auth.transport.requests import AuthorizedSession
     from google.auth.transport.requests import Request as AuthRequest
     from google.oauth2 import credentials as oauth2_credentials
     from google.oauth2 import service_account
@@ -74,6 +75,14 @@ except ImportError as exc:  # pragma: no cover - exercised through HAS_CONTAINER
 else:
     HAS_CONTAINER = True
     CONTAINER_IMPORT_ERROR = None
+
+try:
+    from google.api_core import exceptions as api_exceptions
+except ImportError as exc:  # pragma: no cover - google-api-core comes with every Google Cloud SDK package
+    api_exceptions = None
+    API_CORE_IMPORT_ERROR = exc
+else:
+    API_CORE_IMPORT_ERROR = None
 
 # google-cloud-compute takes seconds to import and only networks need it: imported on first use
 # (cluster tasks and the inventory plugin never load it).
@@ -99,6 +108,8 @@ DEFAULT_POLL_INTERVAL = 10.0
 DEFAULT_REQUEST_TIMEOUT = 60.0
 # Compute resources name each other by these URLs (selfLink), whatever endpoint served them.
 COMPUTE_BASE = "https://www.googleapis.com/compute/v1/"
+# Where Compute's REST API is served when gcp_api_endpoint is not set (the SDK's default endpoint).
+COMPUTE_ENDPOINT = "compute.googleapis.com"
 
 _CREDENTIAL_OPTIONS = (
     "gcp_access_token (environment GCP_ACCESS_TOKEN), gcp_service_account_contents (GCP_SERVICE_ACCOUNT_CONTENTS) "
@@ -367,21 +378,45 @@ class Connection(BaseConnection):
     def subnetworks(self):
         return self._compute("subnetworks", "SubnetworksClient")
 
-    @property
-    def regions(self):
-        return self._compute("regions", "RegionsClient")
-
     def locations(self, project=None):
-        """``{region: [zones]}`` of the project from Compute ``regions.list`` (each region names its zones)."""
+        """``{region: [zones]}`` of the project from Compute ``regions.list`` (each region names its zones).
+
+        A plain REST call through google-auth's session (the endpoint, CA bundle and credentials of
+        every other client): google-cloud-compute takes about a second to import, and a GKE task
+        needs nothing else of it. Each page is read under the retrier; errors are google-api-core's,
+        as the SDK raises them.
+        """
+        if api_exceptions is None:
+            raise _missing(("google-api-core",), API_CORE_IMPORT_ERROR)
         project = project or self.project
-        items = self.rpc_list(
-            self.regions.list, project=project, resource=f"regions of project {project}", call="regions.list"
-        )
+        url = self._compute_url(f"projects/{project}/regions")
+        resource = f"regions of project {project}"
         found = {}
-        for item in items:
-            region = to_dict(item)
-            found[region["name"]] = sorted(resource_path(z).rsplit("/", 1)[-1] for z in region.get("zones") or ())
-        return found
+        token = None
+        while True:
+            body = self.call(
+                self._get_json, url, {"pageToken": token} if token else None, resource=resource, call="regions.list"
+            )
+            for region in body.get("items") or ():
+                found[region["name"]] = sorted(resource_path(z).rsplit("/", 1)[-1] for z in region.get("zones") or ())
+            token = body.get("nextPageToken")
+            if not token:
+                return found
+
+    def _compute_url(self, path):
+        host = self.api_endpoint or COMPUTE_ENDPOINT
+        if not host.startswith(("https://", "http://")):
+            host = f"https://{host}"  # as the SDK's REST transports read an endpoint without a scheme
+        return f"{host.rstrip('/')}/compute/v1/{path}"
+
+    def _get_json(self, url, query=None):
+        if "rest" not in self._clients:
+            session = AuthorizedSession(self.credentials, auth_request=self.auth_request())
+            self._clients["rest"] = self._harden(session)
+        response = self._clients["rest"].get(url, params=query, timeout=self.request_timeout)
+        if response.status_code >= 400:
+            raise api_exceptions.from_http_response(response)
+        return response.json()
 
     @property
     def global_operations(self):

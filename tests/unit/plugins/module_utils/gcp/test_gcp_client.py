@@ -284,3 +284,82 @@ def test_to_dict_uses_proto_names_and_enum_names():
 def test_service_account_contents_may_be_a_mapping(clock, key_info):
     conn = connect(clock, gcp_service_account_contents=dict(key_info))
     assert conn.credentials.service_account_email == key_info["client_email"]
+
+
+def _response(request, status, body):
+    response = requests.Response()
+    response.status_code = status
+    response._content = json.dumps(body).encode()
+    response.headers["Content-Type"] = "application/json"
+    response.request = request
+    response.url = request.url
+    return response
+
+
+def test_locations_read_regions_list_over_rest_without_the_compute_sdk(clock, tmp_path, monkeypatch):
+    """A GKE task checks its location with Compute regions.list; importing google-cloud-compute for
+    that one read cost about a second, so the call goes through google-auth's session instead."""
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("x")
+    conn = connect(
+        clock, gcp_access_token="tok", gcp_project="p1", gcp_api_endpoint="127.0.0.1:8443", gcp_ca_bundle=str(bundle)
+    )
+
+    def no_compute_sdk(module):
+        raise AssertionError(f"imported {module}")
+
+    monkeypatch.setattr(gcp_client, "_compute_sdk", no_compute_sdk)
+    pages = [
+        (
+            200,
+            {
+                "items": [
+                    {
+                        "name": "us-central1",
+                        "zones": [
+                            f"{gcp_client.COMPUTE_BASE}projects/p1/zones/us-central1-c",
+                            f"{gcp_client.COMPUTE_BASE}projects/p1/zones/us-central1-a",
+                        ],
+                    }
+                ],
+                "nextPageToken": "t2",
+            },
+        ),
+        (503, {"error": {"code": 503, "message": "backend unavailable", "status": "UNAVAILABLE"}}),
+        (200, {"items": [{"name": "europe-west1", "zones": []}]}),
+    ]
+    seen = []
+
+    def fake_send(self, request, **kwargs):
+        seen.append((request.url, request.headers.get("Authorization"), kwargs["verify"], kwargs["timeout"]))
+        status, body = pages.pop(0)
+        return _response(request, status, body)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", fake_send)
+    found = conn.locations()
+    assert found == {"us-central1": ["us-central1-a", "us-central1-c"], "europe-west1": []}
+    base = "https://127.0.0.1:8443/compute/v1/projects/p1/regions"
+    # Every page is read; the page that got a 503 is read again under the retrier.
+    assert [s[0] for s in seen] == [base, base + "?pageToken=t2", base + "?pageToken=t2"]
+    assert seen[0][1:] == ("Bearer tok", str(bundle), conn.request_timeout)
+
+
+def test_locations_errors_are_typed_and_name_the_call(clock, monkeypatch):
+    conn = connect(clock, gcp_access_token="tok", gcp_project="p1")
+
+    def forbidden(self, request, **kwargs):
+        assert request.url == "https://compute.googleapis.com/compute/v1/projects/p1/regions"
+        body = {
+            "error": {
+                "code": 403,
+                "message": "Compute Engine API has not been used in project p1",
+                "status": "PERMISSION_DENIED",
+            }
+        }
+        return _response(request, 403, body)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", forbidden)
+    with pytest.raises(E.PermissionDeniedError) as info:
+        conn.locations()
+    assert info.value.call == "regions.list" and info.value.resource == "regions of project p1"
+    assert "Compute Engine API has not been used" in info.value.describe()
