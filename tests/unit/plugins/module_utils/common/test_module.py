@@ -147,9 +147,9 @@ POOLS_SPEC = {
 }
 
 
-def fail_with(capsys, args, spec=POOLS_SPEC):
+def fail_with(capsys, args):
     with patch_module_args(args), pytest.raises(SystemExit) as done:
-        run(FabricModule(argument_spec=spec), lambda m: pytest.fail("the handler must not run"))
+        run(FabricModule(argument_spec=POOLS_SPEC), lambda m: pytest.fail("the handler must not run"))
     assert done.value.code == 1
     return output(capsys)
 
