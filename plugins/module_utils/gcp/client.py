@@ -411,7 +411,11 @@ class Connection(BaseConnection):
 
     def _get_json(self, url, query=None):
         if "rest" not in self._clients:
-            session = AuthorizedSession(self.credentials, auth_request=self.auth_request())
+            credentials = self.credentials
+            if isinstance(credentials, service_account.Credentials):
+                # As the SDK's clients do: a self-signed JWT, no token request.
+                credentials = credentials.with_always_use_jwt_access(True)
+            session = AuthorizedSession(credentials, auth_request=self.auth_request())
             self._clients["rest"] = self._harden(session)
         response = self._clients["rest"].get(url, params=query, timeout=self.request_timeout)
         if response.status_code >= 400:

@@ -363,3 +363,20 @@ def test_locations_errors_are_typed_and_name_the_call(clock, monkeypatch):
         conn.locations()
     assert info.value.call == "regions.list" and info.value.resource == "regions of project p1"
     assert "Compute Engine API has not been used" in info.value.describe()
+
+
+def test_locations_with_a_service_account_sign_their_own_jwt_like_the_sdk_clients(clock, key_info, monkeypatch):
+    """No token request for the location check: like the SDK's clients, a self-signed JWT (a no-op
+    rerun of a GKE task sends regions.list, GetCluster and the kubeconfig's one token refresh)."""
+    conn = connect(clock, gcp_service_account_contents=json.dumps(key_info), gcp_project="p1")
+    seen = []
+
+    def fake_send(self, request, **kwargs):
+        seen.append((request.method, request.url, request.headers.get("Authorization") or ""))
+        return _response(request, 200, {"items": [{"name": "us-east1", "zones": []}]})
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", fake_send)
+    assert conn.locations() == {"us-east1": []}
+    assert [s[:2] for s in seen] == [("GET", "https://compute.googleapis.com/compute/v1/projects/p1/regions")]
+    token = seen[0][2].removeprefix("Bearer ")
+    assert google.auth.jwt.decode(token, verify=False)["iss"] == key_info["client_email"]
