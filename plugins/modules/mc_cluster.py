@@ -223,7 +223,8 @@ notes:
   - With O(wait=false) the module returns once the cloud accepted the first change; EKS node groups
     can only be created once the cluster is C(ACTIVE), so a later run with O(wait=true) adds them.
   - A no-op rerun only reads (EKS DescribeCluster, ListNodegroups and DescribeNodegroup per pool;
-    GKE GetCluster; AKS managedClusters get, agentPools list and listClusterUserCredential).
+    GKE GetCluster; AKS managedClusters get, agentPools list and listClusterUserCredential), after the
+    location check (GCP Compute regions.list, Azure Subscriptions_ListLocations; AWS from the SDK's data).
 extends_documentation_fragment:
   - multicloud.fabric.aws
   - multicloud.fabric.gcp
