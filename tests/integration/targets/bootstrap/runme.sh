@@ -173,7 +173,8 @@ own = {cloud: finished[cloud] - started[cloud] for cloud in rows}
 print("took", seconds, "own", own)
 for cloud in rows:
     assert abs(seconds[cloud] - own[cloud]) < 1.5, f"{cloud} took {seconds[cloud]} s, its own work {own[cloud]:.1f} s"
-assert len(set(seconds.values())) == 3, f"every cloud reports the same time: {seconds}"
+# Two clouds may well take the same tenth of a second; all three the same was the old bug.
+assert len(set(seconds.values())) > 1, f"every cloud reports the same time: {seconds}"
 assert summary["seconds"] >= max(seconds.values()), summary
 PY
 
