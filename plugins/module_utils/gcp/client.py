@@ -409,15 +409,20 @@ class Connection(BaseConnection):
             host = f"https://{host}"  # as the SDK's REST transports read an endpoint without a scheme
         return f"{host.rstrip('/')}/compute/v1/{path}"
 
+    def _rest_session(self):
+        """google-auth's session for plain REST calls, made once like the SDK clients (under their lock)."""
+        with self._clients_lock:
+            if "rest" not in self._clients:
+                credentials = self.credentials
+                if isinstance(credentials, service_account.Credentials):
+                    # As the SDK's clients do: a self-signed JWT, no token request.
+                    credentials = credentials.with_always_use_jwt_access(True)
+                session = AuthorizedSession(credentials, auth_request=self.auth_request())
+                self._clients["rest"] = self._harden(session)
+        return self._clients["rest"]
+
     def _get_json(self, url, query=None):
-        if "rest" not in self._clients:
-            credentials = self.credentials
-            if isinstance(credentials, service_account.Credentials):
-                # As the SDK's clients do: a self-signed JWT, no token request.
-                credentials = credentials.with_always_use_jwt_access(True)
-            session = AuthorizedSession(credentials, auth_request=self.auth_request())
-            self._clients["rest"] = self._harden(session)
-        response = self._clients["rest"].get(url, params=query, timeout=self.request_timeout)
+        response = self._rest_session().get(url, params=query, timeout=self.request_timeout)
         if response.status_code >= 400:
             raise api_exceptions.from_http_response(response)
         return response.json()
