@@ -515,6 +515,11 @@ def floor_seconds(startup: float, requests: int, latency_ms: float, workers: int
     return startup + requests * latency_ms / 1000 / workers
 
 
+def median_by_cpu(runs: list[dict]) -> dict:
+    """The run whose CPU is the median of `runs`."""
+    return sorted(runs, key=lambda r: r["cpu"])[len(runs) // 2]
+
+
 def per_cluster_ms(run: dict, startup_cpu: float, clusters: int) -> float:
     return max(0.0, run["cpu"] - startup_cpu) * 1000 / clusters
 
@@ -626,7 +631,7 @@ def main() -> None:
                 measured_run(clouds, configs["cached"], env, want, deadline)
                 cached = [measured_run(clouds, configs["cached"], env, want, deadline) for _ in range(args.rounds)]
                 clusters = sum(want.values())
-                run = sorted(cold, key=lambda r: r["cpu"])[len(cold) // 2]  # the median by CPU
+                run = median_by_cpu(cold)
                 requests_total = sum(run["requests"].values())
                 floor = floor_seconds(startup, requests_total, args.latency_ms, workers)
                 scaling.append(
@@ -641,9 +646,7 @@ def main() -> None:
                         "ratio_to_floor": round(statistics.median(r["seconds"] for r in cold) / floor, 2),
                         "cached_seconds": round(statistics.median(r["seconds"] for r in cached), 3),
                         "cached_cpu_ms_per_cluster": round(
-                            per_cluster_ms(
-                                sorted(cached, key=lambda r: r["cpu"])[len(cached) // 2], startup_cpu, clusters
-                            ),
+                            per_cluster_ms(median_by_cpu(cached), startup_cpu, clusters),
                             2,
                         ),
                     }
