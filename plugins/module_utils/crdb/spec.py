@@ -83,7 +83,7 @@ def _cron_part(part, low, high, names, field):
             raise ValidationError(field, f"{text!r} is not between {low} and {high}")
         return int(text)
 
-    base, _, step = part.partition("/")
+    base, _slash, step = part.partition("/")
     if step and (not step.isdigit() or int(step) == 0):
         raise ValidationError(field, f"step {step!r} must be a whole number > 0")
     if base == "*":
@@ -264,7 +264,7 @@ def _locality_sql(locality):
         return "GLOBAL"
     if locality == "regional_by_row":
         return "REGIONAL BY ROW"
-    _, _, region = locality.partition(":")
+    region = locality.partition(":")[2]
     return f"REGIONAL BY TABLE IN {ident(region)}" if region else "REGIONAL BY TABLE IN PRIMARY REGION"
 
 

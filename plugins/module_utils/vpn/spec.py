@@ -230,11 +230,14 @@ def _inside_cidrs(pairs, overrides):
         if pair in given:
             out[pair] = given[pair]
             continue
-        free = (
-            net for net in DEFAULT_INSIDE_BLOCKS[pair].subnets(new_prefix=30) if not any(net.overlaps(t) for t in taken)
-        )
-        out[pair] = [next(free) for _ in range(TUNNELS_PER_PAIR)]
-        taken += out[pair]
+        free = []
+        for net in DEFAULT_INSIDE_BLOCKS[pair].subnets(new_prefix=30):
+            if not any(net.overlaps(t) for t in taken):
+                free.append(net)
+                if len(free) == TUNNELS_PER_PAIR:
+                    break
+        out[pair] = free
+        taken += free
     return out
 
 

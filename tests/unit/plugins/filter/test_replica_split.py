@@ -52,7 +52,7 @@ def test_zero_total_and_fractional_weights():
 
 def test_properties_over_many_random_inputs():
     rng = random.Random(11)
-    for _ in range(400):
+    for _case in range(400):
         names = [f"c{i}" for i in range(rng.randint(1, 5))]
         weights = {}
         for name in names:
