@@ -374,8 +374,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
         def work():
             adapter = clouds.clusters(cloud, self._connection(cloud, params, region))
-            if hasattr(adapter, "names"):
-                names = adapter.names(region)
+            if adapter.lists_by_name:
+                names = adapter.names(region, provider)
                 return [], [(self._read_one, label, adapter, region, name) for name in names]
             listed = adapter.list(region=region, provider=provider)
             if self._kubeconfig_path:

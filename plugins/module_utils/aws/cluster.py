@@ -379,6 +379,9 @@ def eks_token(sts, cluster_name):
 class Clusters:
     """Reads and changes EKS clusters for the planner's actions."""
 
+    # EKS lists cluster names only (ListClusters); each cluster takes its own DescribeCluster.
+    lists_by_name = True
+
     def __init__(self, conn):
         self.conn = conn
         # (region, cluster, pool or None) -> id of the EKS update an action started.
@@ -435,7 +438,7 @@ class Clusters:
             return None
         return cluster_to_portable(cluster, self._nodegroups(desired), self._region(desired), desired)
 
-    def names(self, region=None):
+    def names(self, region=None, provider=None):
         """Names of the EKS clusters of the region (ListClusters only; ``read`` describes one).
 
         The EKS API has no call that describes many clusters, so callers that list many

@@ -198,6 +198,7 @@ class Networks:
 
     def __init__(self, conn):
         self.conn = conn
+        self.warnings = []
 
     # ------------------------------------------------------------------ reading
 

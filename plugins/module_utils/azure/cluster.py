@@ -416,6 +416,9 @@ def resource_group_of(desired):
 class Clusters:
     """Reads and changes AKS clusters through a :class:`Connection`."""
 
+    # ManagedClusters_List returns whole clusters: list() is one call per scope.
+    lists_by_name = False
+
     def __init__(self, conn):
         self.conn = conn
         self._pollers = {}  # (group, name) lower-case -> (poller, call)
@@ -508,6 +511,10 @@ class Clusters:
             wanted = str(region).lower().replace(" ", "")
             shapes = [s for s in shapes if str(s["region"]).lower().replace(" ", "") == wanted]
         return shapes
+
+    def names(self, region=None, provider=None):
+        """Names of the clusters :meth:`list` returns, sorted."""
+        return sorted(cluster["name"] for cluster in self.list(region, provider))
 
     def _ca_data(self, current):
         key = str(current["id"]).lower()

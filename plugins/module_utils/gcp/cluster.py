@@ -404,6 +404,9 @@ def operation_failure(op):
 class Clusters:
     """The portable cluster interface over GKE API v1 (locations form)."""
 
+    # ListClusters returns whole clusters: list() is one call per project.
+    lists_by_name = False
+
     def __init__(self, conn):
         self.conn = conn
         # Cluster path -> GKE operation path that apply() started and wait() has not waited for.
@@ -456,6 +459,10 @@ class Clusters:
         if region:
             clusters = [c for c in clusters if c.get("location") == region or region_of(c.get("location")) == region]
         return [cluster_to_portable(c, project) for c in clusters]
+
+    def names(self, region=None, provider=None):
+        """Names of the clusters :meth:`list` returns, sorted."""
+        return sorted(cluster["name"] for cluster in self.list(region, provider))
 
     # ------------------------------------------------------------------ validation
 

@@ -126,6 +126,7 @@ class Networks:
 
     def __init__(self, conn):
         self.conn = conn
+        self.warnings = []
 
     def zones(self, region):
         """Subnetworks are regional in Google Cloud: no zones to plan with."""

@@ -113,7 +113,7 @@ def ensure(module):
         return result
     for action in actions:
         networks.apply(action, desired, current)
-    for warning in getattr(networks, "warnings", []):
+    for warning in networks.warnings:
         module.warn(warning)
     if actions:
         current = networks.read(desired)

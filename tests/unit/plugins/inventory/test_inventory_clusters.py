@@ -77,6 +77,8 @@ class FakeClouds:
         fake = self
 
         class Adapter:
+            lists_by_name = False
+
             def list(self, region=None, provider=None):
                 key = (cloud, region or (provider or {}).get("project") or (provider or {}).get("resource_group"))
                 with fake.lock:

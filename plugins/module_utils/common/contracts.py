@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright: multicloud.fabric contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The interfaces every cloud's adapters implement: what the runners, the modules and the
+inventory plugin may call, and nothing else.
+
+``common/clouds.py`` maps a cloud to its ``Connection``, ``Networks`` and ``Clusters``; each of
+those satisfies the protocol of the same name below (a unit test compares every cloud's classes
+with these, method by method and signature by signature). A new service gets its protocol here
+first, then one adapter per cloud.
+
+Shapes: ``desired`` and the values ``read``/``list``/``wait`` return are the portable shapes the
+planners produce (``network/spec.py``, ``cluster/spec.py``); an ``action`` is one item of a plan,
+``{"action": <kind>, ...}``. An adapter that gets a kind it does not know raises
+:class:`~common.errors.UnknownActionError`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Connection(Protocol):
+    """One cloud's SDK clients for one task or inventory source (``<cloud>/client.py``)."""
+
+    cloud: str
+    region: str
+    poll_interval: float
+
+    def call(self, fn, *args, resource=None, call=None, **kwargs):
+        """``fn(*args, **kwargs)`` under the retry policy; errors become typed FabricErrors."""
+
+    def deadline(self):
+        """The task's deadline (or a default one)."""
+
+    def waiter(self, resource, *, state_of, success, failure=(), failure_message=None):
+        """A :class:`~common.waiter.Waiter` polling at the connection's interval."""
+
+    def wait(self, waiter, fetch, deadline=None):
+        """Run ``waiter`` on ``fetch`` within ``deadline``."""
+
+    def locations(self):
+        """``{region: [zones]}`` the cloud offers (``common/locations.py`` validates against it)."""
+
+
+class Networks(Protocol):
+    """Networks of one cloud (``<cloud>/network.py``): a VPC / VPC network / VNet and its subnets.
+
+    ``apply`` performs ``create_network``, ``create_subnet``, ``delete_subnet``, ``update_tags``
+    and ``delete_network`` and returns once the cloud reports the action done. ``warnings`` are
+    what the module tells the user without failing (e.g. a resource group kept because it still
+    holds other resources).
+    """
+
+    conn: Connection
+    warnings: list
+
+    def zones(self, region):
+        """Zones to spread subnets over (empty where subnets are regional)."""
+
+    def read(self, desired):
+        """The current network named like ``desired``, or None."""
+
+    def list(self, region=None, provider=None):
+        """Every network of the scope (region; GCP project or Azure resource group in ``provider``)."""
+
+    def apply(self, action, desired, current):
+        """Perform one planned action."""
+
+
+class Clusters(Protocol):
+    """Managed Kubernetes clusters of one cloud (``<cloud>/cluster.py``).
+
+    ``apply`` starts one of ``create_cluster``, ``upgrade_control_plane``, ``upgrade_node_pool``,
+    ``create_node_pool``, ``update_node_pool``, ``delete_node_pool``, ``update_tags``,
+    ``delete_cluster``; ``wait`` blocks until that action is done and the cluster is idle (None
+    once deleted), failing at once with the cloud's message. ``wait`` only reads: every write is
+    an action of the plan, so check mode and ``actions`` report it.
+
+    ``lists_by_name`` is True where the cloud lists only cluster names and describes each cluster
+    with calls of its own (EKS): callers that list many clusters take ``names`` and ``read`` each
+    one concurrently; elsewhere ``list`` returns complete shapes in one call.
+    """
+
+    conn: Connection
+    lists_by_name: bool
+
+    def read(self, desired):
+        """The current cluster named ``desired["name"]`` in ``desired["region"]``, or None."""
+
+    def names(self, region=None, provider=None):
+        """Names of the clusters of the scope, sorted."""
+
+    def list(self, region=None, provider=None):
+        """Every cluster of the scope, as portable shapes."""
+
+    def apply(self, action, desired, current):
+        """Start one planned action."""
+
+    def wait(self, desired, action, deadline):
+        """Block until ``action`` is done and the cluster idle; the final shape (None: deleted)."""
+
+    def kube_user(self, current, mode="token"):
+        """The kubeconfig ``user`` entry for ``current``: a credential made now (``token``) or an
+        exec entry that makes one when used (``exec``)."""

@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+"""Every cloud's adapters implement the protocols of ``common/contracts.py``: each method the
+runners and the inventory plugin call exists with a compatible signature, and each declared
+attribute is set, so a cloud missing one fails here rather than in a playbook."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+
+from ansible_collections.multicloud.fabric.plugins.module_utils.common import clouds, contracts
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Retrier
+
+PACKAGE = "ansible_collections.multicloud.fabric.plugins.module_utils"
+# Protocol -> (module of a cloud package, class name).
+IMPLEMENTATIONS = {
+    contracts.Connection: ("client", "Connection"),
+    contracts.Networks: ("network", "Networks"),
+    contracts.Clusters: ("cluster", "Clusters"),
+}
+CASES = [(cloud, protocol) for cloud in clouds.CLOUDS for protocol in IMPLEMENTATIONS]
+
+
+def members(protocol):
+    """``(methods, attributes)`` a protocol declares (not those of ``typing.Protocol`` itself)."""
+    methods = {
+        name: value for name, value in vars(protocol).items() if inspect.isfunction(value) and not name.startswith("_")
+    }
+    attributes = sorted(getattr(protocol, "__annotations__", {}))
+    return methods, attributes
+
+
+def implementation(cloud, protocol):
+    module_name, class_name = IMPLEMENTATIONS[protocol]
+    return getattr(importlib.import_module(f"{PACKAGE}.{cloud}.{module_name}"), class_name)
+
+
+def instance(cloud, protocol):
+    """An instance to read attributes from: a real connection (no call is made), adapters on it."""
+    params = {"azure_subscription_id": "00000000-0000-0000-0000-000000000000"} if cloud == "azure" else {}
+    connection = clouds.connect(cloud, params, Retrier(cloud), region="r1")
+    if protocol is contracts.Connection:
+        return connection
+    return implementation(cloud, protocol)(connection)
+
+
+def compatible(expected, actual):
+    """Why ``actual`` (a method) cannot be called as ``expected`` is, or None when it can."""
+    want = [p for p in inspect.signature(expected).parameters.values() if p.name != "self"]
+    have = [p for p in inspect.signature(actual).parameters.values() if p.name != "self"]
+    by_name = {p.name: p for p in have}
+    positional = [p for p in have if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    for index, param in enumerate(want):
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            if not any(p.kind == param.kind for p in have):
+                return f"takes no {param}"
+            continue
+        found = by_name.get(param.name)
+        if found is None:
+            return f"has no parameter {param.name}"
+        if found.kind != param.kind:
+            return f"{param.name} is {found.kind.description}, expected {param.kind.description}"
+        if param.kind == param.POSITIONAL_OR_KEYWORD and positional.index(found) != index:
+            return f"{param.name} is at position {positional.index(found)}, expected {index}"
+        if found.default != param.default:
+            return f"{param.name} defaults to {found.default!r}, expected {param.default!r}"
+    names = {p.name for p in want}
+    extra = [
+        p.name
+        for p in have
+        if p.name not in names and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.default is p.empty
+    ]
+    if extra:
+        return f"requires parameters the contract does not pass: {', '.join(extra)}"
+    return None
+
+
+@pytest.mark.parametrize(("cloud", "protocol"), CASES, ids=[f"{c}-{p.__name__}" for c, p in CASES])
+def test_adapter_implements_its_contract(cloud, protocol):
+    cls = implementation(cloud, protocol)
+    methods, attributes = members(protocol)
+    assert methods, f"{protocol.__name__} declares no method"
+    problems = []
+    for name, expected in sorted(methods.items()):
+        actual = getattr(cls, name, None)
+        if not callable(actual):
+            problems.append(f"{cls.__module__}.{cls.__name__} has no method {name}")
+            continue
+        why = compatible(expected, actual)
+        if why:
+            problems.append(f"{cls.__module__}.{cls.__name__}.{name} {why}")
+    obj = instance(cloud, protocol)
+    problems += [f"{cls.__module__}.{cls.__name__} has no attribute {a}" for a in attributes if not hasattr(obj, a)]
+    assert problems == []
+
+
+def test_the_check_finds_what_breaks_a_contract():
+    """The comparison itself: a missing parameter, another order, another default, a required extra."""
+
+    def expected(self, desired, action, deadline=None):
+        """Contract."""
+
+    def good(self, desired, action, deadline=None, *, extra=1):
+        """Implementation with an optional extra."""
+
+    def missing(self, desired, deadline=None):
+        """No action."""
+
+    def swapped(self, action, desired, deadline=None):
+        """Other order."""
+
+    def other_default(self, desired, action, deadline=5):
+        """Other default."""
+
+    def required_extra(self, desired, action, deadline=None, *, extra):
+        """An extra the callers do not pass."""
+
+    assert compatible(expected, good) is None
+    assert compatible(expected, missing) == "has no parameter action"
+    assert compatible(expected, swapped) == "desired is at position 1, expected 0"
+    assert compatible(expected, other_default) == "deadline defaults to 5, expected None"
+    assert compatible(expected, required_extra) == "requires parameters the contract does not pass: extra"
+
+
+def test_listing_by_name_is_declared_per_cloud():
+    """EKS lists names only (the inventory reads each cluster); GKE and AKS list whole clusters."""
+    assert {cloud: implementation(cloud, contracts.Clusters).lists_by_name for cloud in clouds.CLOUDS} == {
+        "aws": True,
+        "gcp": False,
+        "azure": False,
+    }
