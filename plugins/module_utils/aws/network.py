@@ -25,7 +25,10 @@ The pure functions at the top translate between EC2 objects and the portable sha
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.client import CLOUD, to_plain
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import perform
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     ConflictError,
     FabricError,
@@ -196,6 +199,16 @@ def tag_changes(action):
 class Networks:
     """Reads and changes AWS networks (VPCs) for the planner's actions."""
 
+    ACTIONS = MappingProxyType(
+        {
+            "create_network": "_create_network",
+            "create_subnet": "_create_subnet",
+            "delete_subnet": "_remove_subnet",
+            "update_tags": "_update_tags",
+            "delete_network": "_delete_network",
+        }
+    )
+
     def __init__(self, conn):
         self.conn = conn
         self.warnings = []
@@ -298,19 +311,7 @@ class Networks:
 
     def apply(self, action, desired, current):
         """Perform one planned action and wait until EC2 reports it done."""
-        kind = action["action"]
-        if kind == "create_network":
-            self._create_network(desired, current)
-        elif kind == "create_subnet":
-            self._create_subnet(action["subnet"], desired, current)
-        elif kind == "delete_subnet":
-            self._delete_subnet(action["subnet"], desired)
-        elif kind == "update_tags":
-            self._update_tags(action, desired, current)
-        elif kind == "delete_network":
-            self._delete_network(desired, current)
-        else:
-            raise ValueError(f"unknown network action {kind!r}")
+        perform(self, CLOUD, "network", action, desired, current)
 
     def _ec2(self, operation, params, desired, resource, eventual=False):
         return self.conn.api(
@@ -322,7 +323,7 @@ class Networks:
             eventual=eventual,
         )
 
-    def _create_network(self, desired, current):
+    def _create_network(self, action, desired, current):
         """VPC, internet gateway, route table: whatever of them is missing (a rerun after a partial
         failure completes the network instead of making a second one)."""
         name = desired["name"]
@@ -475,7 +476,8 @@ class Networks:
         waiter = self.conn.waiter(resource, state_of=lambda obj: obj.get("State"), success=("available",))
         return self.conn.wait(waiter, fetch)
 
-    def _create_subnet(self, subnet, desired, current):
+    def _create_subnet(self, action, desired, current):
+        subnet = action["subnet"]
         name = desired["name"]
         resource = f"subnet {subnet['name']} of vpc {name}"
         if current is None:
@@ -500,6 +502,9 @@ class Networks:
             "ModifySubnetAttribute", {"SubnetId": subnet_id, "MapPublicIpOnLaunch": {"Value": True}}, desired, resource
         )
         self._ec2("AssociateRouteTable", {"RouteTableId": table_id, "SubnetId": subnet_id}, desired, resource)
+
+    def _remove_subnet(self, action, desired, current):
+        self._delete_subnet(action["subnet"], desired)
 
     def _delete_subnet(self, subnet, desired):
         """Detach the subnet from its route table, then delete it (both skipped when gone)."""
@@ -544,7 +549,7 @@ class Networks:
                 "DeleteTags", {"Resources": [vpc_id], "Tags": [{"Key": key} for key in to_remove]}, desired, resource
             )
 
-    def _delete_network(self, desired, current):
+    def _delete_network(self, action, desired, current):
         """Subnets, the internet gateway(s), non-main route tables, then the VPC; pieces already
         gone are skipped, so a rerun after a partial failure finishes the job."""
         name = desired["name"]

@@ -15,12 +15,15 @@ on the REST JSON (camelCase) the SDK models convert to and from.
 from __future__ import annotations
 
 import copy
+from types import MappingProxyType
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client import (
+    CLOUD,
     parse_id,
     resource_group_id,
     to_wire,
 )
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import perform
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     DENIED,
     NOT_FOUND,
@@ -129,6 +132,16 @@ class Networks:
     group kept because it still holds other resources).
     """
 
+    ACTIONS = MappingProxyType(
+        {
+            "create_network": "_create_network",
+            "create_subnet": "_create_subnet",
+            "delete_subnet": "_delete_subnet",
+            "update_tags": "_update_tags",
+            "delete_network": "_delete_network",
+        }
+    )
+
     def __init__(self, conn):
         self.conn = conn
         self.warnings = []
@@ -180,32 +193,23 @@ class Networks:
 
     def apply(self, action, desired, current):
         """Perform one planner action and wait for it to finish (within the connection's deadline)."""
-        kind = action["action"]
-        group = resource_group_of(desired)
-        name = desired["name"]
-        if kind == "create_network":
-            self._create_network(desired, group, name)
-        elif kind == "create_subnet":
-            self._create_subnet(group, name, action["subnet"])
-        elif kind == "delete_subnet":
-            self._delete_subnet(group, name, action["subnet"])
-        elif kind == "update_tags":
-            self.conn.call(
-                self.conn.network.virtual_networks.update_tags,
-                group,
-                name,
-                {"tags": dict(action["tags"])},
-                resource=self._resource(group, name),
-                call="VirtualNetworks_UpdateTags",
-            )
-        elif kind == "delete_network":
-            self._delete_network(desired, current, group, name)
-        else:
-            raise ValidationError("action", f"the Azure network adapter has no action {kind!r}")
+        perform(self, CLOUD, "network", action, desired, resource_group_of(desired), current)
 
     # ------------------------------------------------------------------ actions
 
-    def _create_network(self, desired, group, name):
+    def _update_tags(self, action, desired, group, current):
+        name = desired["name"]
+        self.conn.call(
+            self.conn.network.virtual_networks.update_tags,
+            group,
+            name,
+            {"tags": dict(action["tags"])},
+            resource=self._resource(group, name),
+            call="VirtualNetworks_UpdateTags",
+        )
+
+    def _create_network(self, action, desired, group, current):
+        name = desired["name"]
         provider = desired.get("provider") or {}
         if provider.get("create_resource_group"):
             self._ensure_group(group, desired)
@@ -247,8 +251,8 @@ class Networks:
             return None
         return to_wire(subnet)
 
-    def _create_subnet(self, group, vnet, subnet):
-        name = subnet_name(subnet)
+    def _create_subnet(self, action, desired, group, current):
+        vnet, name, subnet = desired["name"], subnet_name(action["subnet"]), action["subnet"]
         resource = f"subnet {vnet}/{name} (resource group {group})"
         poller = self.conn.begin(
             self.conn.network.subnets.begin_create_or_update,
@@ -261,15 +265,16 @@ class Networks:
         )
         self._complete(poller, resource, "Subnets_CreateOrUpdate", lambda: self._get_subnet(group, vnet, name))
 
-    def _delete_subnet(self, group, vnet, subnet):
-        name = subnet["name"]
+    def _delete_subnet(self, action, desired, group, current):
+        vnet, name = desired["name"], action["subnet"]["name"]
         resource = f"subnet {vnet}/{name} (resource group {group})"
         poller = self.conn.begin(
             self.conn.network.subnets.begin_delete, group, vnet, name, resource=resource, call="Subnets_Delete"
         )
         self._complete(poller, resource, "Subnets_Delete", lambda: self._get_subnet(group, vnet, name), absent=True)
 
-    def _delete_network(self, desired, current, group, name):
+    def _delete_network(self, action, desired, group, current):
+        name = desired["name"]
         resource = self._resource(group, name)
         poller = self.conn.begin(
             self.conn.network.virtual_networks.begin_delete,

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import UnknownActionError
+
 
 class Connection(Protocol):
     """One cloud's SDK clients for one task or inventory source (``<cloud>/client.py``)."""
@@ -103,3 +105,13 @@ class Clusters(Protocol):
     def kube_user(self, current, mode="token"):
         """The kubeconfig ``user`` entry for ``current``: a credential made now (``token``) or an
         exec entry that makes one when used (``exec``)."""
+
+
+def perform(adapter, cloud, what, action, *args):
+    """Run ``action`` through ``adapter.ACTIONS`` (action kind -> name of the method taking
+    ``(action, *args)``); a kind missing from the table raises :class:`UnknownActionError` naming
+    ``cloud`` and ``what`` the adapter manages, before anything is sent."""
+    method = adapter.ACTIONS.get(action["action"])
+    if method is None:
+        raise UnknownActionError(cloud, what, action["action"], adapter.ACTIONS)
+    return getattr(adapter, method)(action, *args)

@@ -167,6 +167,20 @@ class ValidationError(FabricError):
         return data
 
 
+class UnknownActionError(ValidationError):
+    """An adapter was given an action kind it does not perform (the same error for every cloud)."""
+
+    def __init__(self, cloud, adapter, action, known=()):
+        known = ", ".join(sorted(known))
+        super().__init__(
+            "action",
+            f"the {cloud} {adapter} adapter has no action {action!r}" + (f" (it performs {known})" if known else ""),
+            advice="use an action of the planner's (network/spec.py, cluster/spec.py)",
+        )
+        self.cloud = cloud
+        self.action = action
+
+
 class ImmutableFieldsError(ValidationError):
     """A change the cloud cannot make in place. ``changes`` lists ``(field, before, after, how)``."""
 

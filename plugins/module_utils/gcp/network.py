@@ -24,9 +24,12 @@ Google Cloud specifics of the mapping:
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import perform
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import NotFoundError, ValidationError
 from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.client import (
+    CLOUD,
     resource_path,
     same_resource,
     to_dict,
@@ -124,6 +127,16 @@ def network_to_portable(network, subnets, *, region, project, desired=None):
 class Networks:
     """The portable network interface over Compute Engine v1."""
 
+    ACTIONS = MappingProxyType(
+        {
+            "create_network": "_create_network",
+            "create_subnet": "_create_subnet",
+            "delete_subnet": "_delete_subnet",
+            "update_tags": "_update_tags",
+            "delete_network": "_delete_network",
+        }
+    )
+
     def __init__(self, conn):
         self.conn = conn
         self.warnings = []
@@ -190,24 +203,13 @@ class Networks:
 
     def apply(self, action, desired, current):
         """Perform one planner action and wait for its Compute operations to finish."""
-        kind = action["action"]
-        project = self._project(desired.get("provider"))
-        if kind == "create_network":
-            self._create_network(project, desired)
-        elif kind == "create_subnet":
-            self._create_subnet(project, self._region(desired), desired["name"], action["subnet"])
-        elif kind == "delete_subnet":
-            subnet = action["subnet"]
-            region = region_of_link(subnet.get("id")) or self._region(desired)
-            self._wait_all([self._start_subnet_delete(project, region, subnet["name"])], project, region)
-        elif kind == "update_tags":
-            return  # Compute networks have no labels (see the module docstring).
-        elif kind == "delete_network":
-            self._delete_network(project, self._region(desired), desired["name"])
-        else:
-            raise ValidationError("action", f"unknown network action {kind!r}")
+        perform(self, CLOUD, "network", action, desired, current)
 
-    def _create_network(self, project, desired):
+    def _update_tags(self, action, desired, current):
+        """Nothing: Compute networks have no labels (see the module docstring)."""
+
+    def _create_network(self, action, desired, current):
+        project = self._project(desired.get("provider"))
         name = desired["name"]
         op = self.conn.rpc(
             self.conn.networks.insert_unary,
@@ -218,7 +220,9 @@ class Networks:
         )
         self.conn.wait_compute_operation(op, project=project, resource=f"network {name}")
 
-    def _create_subnet(self, project, region, network_name, subnet):
+    def _create_subnet(self, action, desired, current):
+        project, region = self._project(desired.get("provider")), self._region(desired)
+        network_name, subnet = desired["name"], action["subnet"]
         resource = f"subnetwork {region}/{subnet['name']}"
         op = self.conn.rpc(
             self.conn.subnetworks.insert_unary,
@@ -229,6 +233,11 @@ class Networks:
             call="subnetworks.insert",
         )
         self.conn.wait_compute_operation(op, project=project, region=region, resource=resource)
+
+    def _delete_subnet(self, action, desired, current):
+        project, subnet = self._project(desired.get("provider")), action["subnet"]
+        region = region_of_link(subnet.get("id")) or self._region(desired)
+        self._wait_all([self._start_subnet_delete(project, region, subnet["name"])], project, region)
 
     def _start_subnet_delete(self, project, region, name):
         """The delete operation of a subnetwork, or None when it is already gone."""
@@ -251,7 +260,8 @@ class Networks:
                     op, project=project, region=region, resource=f"operation {to_dict(op).get('name')}"
                 )
 
-    def _delete_network(self, project, region, name):
+    def _delete_network(self, action, desired, current):
+        project, region, name = self._project(desired.get("provider")), self._region(desired), desired["name"]
         network = self._get_network(project, name)
         if network is None:
             return

@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws import cluster as C
+from ansible_collections.multicloud.fabric.plugins.module_utils.aws import cluster_shape as S
+from ansible_collections.multicloud.fabric.plugins.module_utils.aws import credentials as K
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.client import Connection
 from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.spec import plan_cluster
 from ansible_collections.multicloud.fabric.plugins.module_utils.common import errors as E
@@ -101,7 +103,7 @@ def desired_cluster(**extra):
     ],
 )
 def test_cluster_status(raw, portable):
-    assert C.cluster_status(raw) == portable
+    assert S.cluster_status(raw) == portable
 
 
 @pytest.mark.parametrize(
@@ -117,12 +119,12 @@ def test_cluster_status(raw, portable):
     ],
 )
 def test_nodegroup_status(raw, portable):
-    assert C.nodegroup_status(raw) == portable
+    assert S.nodegroup_status(raw) == portable
 
 
 def test_health_message_joins_codes_and_messages():
-    assert C.health_message({"health": {"issues": []}}) == ""
-    assert C.health_message({}) == ""
+    assert S.health_message({"health": {"issues": []}}) == ""
+    assert S.health_message({}) == ""
     obj = {
         "health": {
             "issues": [
@@ -131,42 +133,42 @@ def test_health_message_joins_codes_and_messages():
             ]
         }
     }
-    assert C.health_message(obj) == "Ec2SubnetInvalidConfiguration: subnet has no public IPs; AccessDenied"
+    assert S.health_message(obj) == "Ec2SubnetInvalidConfiguration: subnet has no public IPs; AccessDenied"
 
 
 def test_version_minor():
-    assert C.version_minor("1.31") == "1.31"
-    assert C.version_minor("v1.31.4-eks-5e0fdde") == "1.31"
-    assert C.version_minor(None) is None
+    assert S.version_minor("1.31") == "1.31"
+    assert S.version_minor("v1.31.4-eks-5e0fdde") == "1.31"
+    assert S.version_minor(None) is None
 
 
 def test_aws_provider_accepts_flat_and_nested():
     flat = {"provider": {"role_arn": ROLE, "node_role_arn": NODE_ROLE, "security_group_ids": ["sg-1"]}}
     nested = {"provider": {"aws": flat["provider"], "gcp": {"project": "p"}}}
     expected = {"role_arn": ROLE, "node_role_arn": NODE_ROLE, "security_group_ids": ["sg-1"]}
-    assert C.aws_provider(flat) == C.aws_provider(nested) == expected
-    assert C.aws_provider({}) == {"role_arn": None, "node_role_arn": None, "security_group_ids": []}
+    assert S.aws_provider(flat) == S.aws_provider(nested) == expected
+    assert S.aws_provider({}) == {"role_arn": None, "node_role_arn": None, "security_group_ids": []}
 
 
 def test_taints_map_both_ways():
     portable = {"key": "k", "value": "v", "effect": "PreferNoSchedule"}
-    assert C.taint_to_eks(portable) == {"key": "k", "value": "v", "effect": "PREFER_NO_SCHEDULE"}
-    assert C.taint_from_eks(C.taint_to_eks(portable)) == portable
-    assert C.taint_to_eks({"key": "k", "value": "", "effect": "NoExecute"}) == {"key": "k", "effect": "NO_EXECUTE"}
-    assert C.taint_from_eks({"key": "k", "effect": "NO_SCHEDULE"}) == {"key": "k", "value": "", "effect": "NoSchedule"}
+    assert S.taint_to_eks(portable) == {"key": "k", "value": "v", "effect": "PREFER_NO_SCHEDULE"}
+    assert S.taint_from_eks(S.taint_to_eks(portable)) == portable
+    assert S.taint_to_eks({"key": "k", "value": "", "effect": "NoExecute"}) == {"key": "k", "effect": "NO_EXECUTE"}
+    assert S.taint_from_eks({"key": "k", "effect": "NO_SCHEDULE"}) == {"key": "k", "value": "", "effect": "NoSchedule"}
 
 
 def test_scaling_config_and_fixed_size():
-    assert C.scaling_config(3) == {"minSize": 3, "maxSize": 3, "desiredSize": 3}
-    assert C.scaling_config(3, 1, None) == {"minSize": 3, "maxSize": 3, "desiredSize": 3}
-    assert C.scaling_config(3, 1, 5) == {"minSize": 1, "maxSize": 5, "desiredSize": 3}
-    assert C.scaling_config(0) == {"minSize": 0, "maxSize": 1, "desiredSize": 0}  # EKS: maxSize >= 1
-    assert C.is_fixed_size(3, 3, 3) and C.is_fixed_size(0, 1, 0)
-    assert not C.is_fixed_size(1, 5, 3)
+    assert S.scaling_config(3) == {"minSize": 3, "maxSize": 3, "desiredSize": 3}
+    assert S.scaling_config(3, 1, None) == {"minSize": 3, "maxSize": 3, "desiredSize": 3}
+    assert S.scaling_config(3, 1, 5) == {"minSize": 1, "maxSize": 5, "desiredSize": 3}
+    assert S.scaling_config(0) == {"minSize": 0, "maxSize": 1, "desiredSize": 0}  # EKS: maxSize >= 1
+    assert S.is_fixed_size(3, 3, 3) and S.is_fixed_size(0, 1, 0)
+    assert not S.is_fixed_size(1, 5, 3)
 
 
 def test_nodegroup_to_pool():
-    assert C.nodegroup_to_pool(NODEGROUP) == {
+    assert S.nodegroup_to_pool(NODEGROUP) == {
         "name": "workers",
         "count": 3,
         "min_count": 1,
@@ -183,7 +185,7 @@ def test_nodegroup_to_pool():
     }
     fixed = {**NODEGROUP, "scalingConfig": {"minSize": 2, "maxSize": 2, "desiredSize": 2}, "diskSize": "20"}
     health = {"issues": [{"code": "AsgInstanceLaunchFailures", "message": "no capacity"}]}
-    pool = C.nodegroup_to_pool({**fixed, "status": "DEGRADED", "capacityType": "ON_DEMAND", "health": health})
+    pool = S.nodegroup_to_pool({**fixed, "status": "DEGRADED", "capacityType": "ON_DEMAND", "health": health})
     assert pool["status_message"] == "AsgInstanceLaunchFailures: no capacity"
     assert (pool["count"], pool["min_count"], pool["max_count"]) == (2, None, None)
     assert (pool["disk_size_gb"], pool["spot"], pool["status"], pool["provider_status"]) == (
@@ -195,7 +197,7 @@ def test_nodegroup_to_pool():
 
 
 def test_cluster_to_portable():
-    shape = C.cluster_to_portable(CLUSTER, [NODEGROUP], "eu-west-1", {"purge_tags": True})
+    shape = S.cluster_to_portable(CLUSTER, [NODEGROUP], "eu-west-1", {"purge_tags": True})
     assert shape == {
         "cloud": "aws",
         "region": "eu-west-1",
@@ -206,7 +208,7 @@ def test_cluster_to_portable():
         "endpoint_access": "public",
         "tags": {"team": "a"},
         "purge_tags": True,
-        "node_pools": [C.nodegroup_to_pool(NODEGROUP)],
+        "node_pools": [S.nodegroup_to_pool(NODEGROUP)],
         "network": {
             "id": "vpc-1",
             "subnet_ids": ["subnet-a", "subnet-b"],
@@ -223,13 +225,13 @@ def test_cluster_to_portable():
     }
     private = {**CLUSTER, "resourcesVpcConfig": {"endpointPublicAccess": False}, "status": "CREATING"}
     private.pop("endpoint")
-    shape = C.cluster_to_portable(private, [], "eu-west-1")
+    shape = S.cluster_to_portable(private, [], "eu-west-1")
     assert (shape["endpoint_access"], shape["status"], shape["endpoint"]) == ("private", "CREATING", None)
     assert shape["provider"]["node_role_arn"] is None and shape["purge_tags"] is False
 
 
 def test_cluster_request():
-    assert C.cluster_request(desired_cluster()) == {
+    assert S.cluster_request(desired_cluster()) == {
         "name": "prod",
         "roleArn": ROLE,
         "version": "1.31",
@@ -240,7 +242,7 @@ def test_cluster_request():
             "endpointPrivateAccess": True,
         },
     }
-    request = C.cluster_request(
+    request = S.cluster_request(
         desired_cluster(
             kubernetes_version=None,
             endpoint_access="private",
@@ -271,7 +273,7 @@ def test_nodegroup_request():
         "spot": True,
         "disk_size_gb": 100,
     }
-    assert C.nodegroup_request("prod", pool, ["subnet-a"], NODE_ROLE) == {
+    assert S.nodegroup_request("prod", pool, ["subnet-a"], NODE_ROLE) == {
         "clusterName": "prod",
         "nodegroupName": "gpu",
         "scalingConfig": {"minSize": 1, "maxSize": 4, "desiredSize": 2},
@@ -283,20 +285,20 @@ def test_nodegroup_request():
         "taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}],
         "diskSize": 100,
     }
-    plain = C.nodegroup_request("prod", desired_cluster()["node_pools"][0], ["s"], NODE_ROLE)
+    plain = S.nodegroup_request("prod", desired_cluster()["node_pools"][0], ["s"], NODE_ROLE)
     assert plain["capacityType"] == "ON_DEMAND" and "taints" not in plain and "diskSize" not in plain
 
 
 def test_label_and_taint_changes():
-    assert C.label_changes({"a": "1", "b": "2"}, {"a": "1", "b": "2"}) is None
-    assert C.label_changes({"a": "1", "b": "2"}, {"a": "9", "c": "3"}) == {
+    assert S.label_changes({"a": "1", "b": "2"}, {"a": "1", "b": "2"}) is None
+    assert S.label_changes({"a": "1", "b": "2"}, {"a": "9", "c": "3"}) == {
         "addOrUpdateLabels": {"a": "9", "c": "3"},
         "removeLabels": ["b"],
     }
     old = [{"key": "k", "value": "v", "effect": "NoSchedule"}, {"key": "x", "value": "", "effect": "NoExecute"}]
     new = [{"key": "k", "value": "w", "effect": "NoSchedule"}, {"key": "x", "value": "", "effect": "NoSchedule"}]
-    assert C.taint_changes(old, old) is None
-    assert C.taint_changes(old, new) == {
+    assert S.taint_changes(old, old) is None
+    assert S.taint_changes(old, new) == {
         "addOrUpdateTaints": [
             {"key": "k", "value": "w", "effect": "NO_SCHEDULE"},
             {"key": "x", "effect": "NO_SCHEDULE"},
@@ -306,23 +308,23 @@ def test_label_and_taint_changes():
 
 
 def test_nodegroup_update_request():
-    pool = C.nodegroup_to_pool(NODEGROUP)  # autoscaling 1..5, 3 nodes
-    assert C.nodegroup_update_request("prod", pool, {"count": 4}) == {
+    pool = S.nodegroup_to_pool(NODEGROUP)  # autoscaling 1..5, 3 nodes
+    assert S.nodegroup_update_request("prod", pool, {"count": 4}) == {
         "clusterName": "prod",
         "nodegroupName": "workers",
         "scalingConfig": {"minSize": 1, "maxSize": 5, "desiredSize": 4},
     }
-    off = C.nodegroup_update_request("prod", pool, {"min_count": None, "max_count": None})
+    off = S.nodegroup_update_request("prod", pool, {"min_count": None, "max_count": None})
     assert off["scalingConfig"] == {"minSize": 3, "maxSize": 3, "desiredSize": 3}
-    both = C.nodegroup_update_request("prod", pool, {"labels": {}, "taints": []})
+    both = S.nodegroup_update_request("prod", pool, {"labels": {}, "taints": []})
     assert both["labels"] == {"removeLabels": ["tier"]}
     assert both["taints"] == {"removeTaints": [{"key": "dedicated", "value": "gpu", "effect": "NO_SCHEDULE"}]}
     assert "scalingConfig" not in both
-    assert C.nodegroup_update_request("prod", pool, {"labels": {"tier": "app"}}) is None
+    assert S.nodegroup_update_request("prod", pool, {"labels": {"tier": "app"}}) is None
 
 
 def test_exec_user_passes_profile_endpoint_and_ca_but_no_secret():
-    user = C.exec_user("eu-west-1", "prod", {"aws_secret_key": "s3cr3t"})
+    user = K.exec_user("eu-west-1", "prod", {"aws_secret_key": "s3cr3t"})
     assert user == {
         "exec": {
             "apiVersion": "client.authentication.k8s.io/v1beta1",
@@ -333,7 +335,7 @@ def test_exec_user_passes_profile_endpoint_and_ca_but_no_secret():
         }
     }
     params = {"aws_profile": "ops", "aws_endpoint_url": "https://sts.example", "aws_ca_bundle": "/ca.pem"}
-    assert C.exec_user("eu-west-1", "prod", params)["exec"]["env"] == [
+    assert K.exec_user("eu-west-1", "prod", params)["exec"]["env"] == [
         {"name": "AWS_PROFILE", "value": "ops"},
         {"name": "AWS_ENDPOINT_URL_STS", "value": "https://sts.example"},
         {"name": "AWS_CA_BUNDLE", "value": "/ca.pem"},
@@ -359,7 +361,7 @@ def _decode(token):
 
 def test_eks_token_is_a_presigned_get_caller_identity_bound_to_the_cluster():
     sts = _sts()
-    url = urlsplit(_decode(C.eks_token(sts, "prod")))
+    url = urlsplit(_decode(K.eks_token(sts, "prod")))
     query = {key: values[0] for key, values in parse_qs(url.query).items()}
     assert url.scheme == "https" and url.netloc == "sts.eu-west-1.amazonaws.com"
     assert query["Action"] == "GetCallerIdentity"
@@ -376,7 +378,7 @@ def test_eks_token_passes_the_sandbox_verifier_for_its_cluster_only():
     """The sandbox checks SigV4 like EKS: a token made here must verify, for this cluster only."""
     auth = pytest.importorskip("mc_sandbox.aws_auth")
     sts = _sts("http://127.0.0.1:4566")
-    token = C.eks_token(sts, "prod")
+    token = K.eks_token(sts, "prod")
 
     def verify(name):
         return auth.verify_eks_token(
@@ -391,7 +393,7 @@ def test_eks_token_passes_the_sandbox_verifier_for_its_cluster_only():
 
 
 def test_eks_token_carries_the_session_token_of_temporary_credentials():
-    url = _decode(C.eks_token(_sts(token="session-token-value"), "prod"))
+    url = _decode(K.eks_token(_sts(token="session-token-value"), "prod"))
     assert parse_qs(urlsplit(url).query)["X-Amz-Security-Token"] == ["session-token-value"]
 
 

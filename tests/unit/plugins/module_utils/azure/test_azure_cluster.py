@@ -13,6 +13,8 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure import client as C
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure import cluster as K
+from ansible_collections.multicloud.fabric.plugins.module_utils.azure import cluster_shape as S
+from ansible_collections.multicloud.fabric.plugins.module_utils.azure import credentials as U
 from ansible_collections.multicloud.fabric.plugins.module_utils.common import errors as E
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Deadline, Retrier, RetryPolicy
 
@@ -143,14 +145,14 @@ def agent_pool_json(profile):
     ],
 )
 def test_status_mapping(state, status):
-    assert K.portable_status(state) == status
+    assert S.portable_status(state) == status
 
 
 @pytest.mark.parametrize(
     ("version", "expected"), [("1.31", "1.31"), ("1.31.4", "1.31"), ("v1.31.4", "1.31"), (None, None), ("x", None)]
 )
 def test_minor(version, expected):
-    assert K.minor(version) == expected
+    assert S.minor(version) == expected
 
 
 def test_taints_round_trip():
@@ -158,19 +160,19 @@ def test_taints_round_trip():
         {"key": "a", "value": "b", "effect": "NoSchedule"},
         {"key": "gpu", "value": "", "effect": "NoExecute"},
     ):
-        assert K.parse_taint(K.format_taint(taint)) == taint
-    assert K.format_taint({"key": "gpu", "value": "", "effect": "NoExecute"}) == "gpu:NoExecute"
-    assert K.parse_taint("not a taint") is None
+        assert S.parse_taint(S.format_taint(taint)) == taint
+    assert S.format_taint({"key": "gpu", "value": "", "effect": "NoExecute"}) == "gpu:NoExecute"
+    assert S.parse_taint("not a taint") is None
 
 
 def test_dns_prefix_defaults_to_a_valid_form_of_the_name():
-    assert K.default_dns_prefix("aks1") == "aks1"
-    assert K.default_dns_prefix("my_cluster_") == "my-cluster"
-    assert len(K.default_dns_prefix("a" * 70)) == 54
+    assert S.default_dns_prefix("aks1") == "aks1"
+    assert S.default_dns_prefix("my_cluster_") == "my-cluster"
+    assert len(S.default_dns_prefix("a" * 70)) == 54
 
 
 def test_pool_profiles():
-    assert K.pool_profile(pool(), mode="System", subnet_id=SUBNET) == {
+    assert S.pool_profile(pool(), mode="System", subnet_id=SUBNET) == {
         "name": "system",
         "count": 3,
         "vmSize": "Standard_D4s_v5",
@@ -182,7 +184,7 @@ def test_pool_profiles():
         "enableAutoScaling": False,
         "vnetSubnetID": SUBNET,
     }
-    profile = K.pool_profile(
+    profile = S.pool_profile(
         pool(
             "spot",
             2,
@@ -215,7 +217,7 @@ def test_pool_profiles():
 def test_cluster_body_creates_every_pool_first_one_system():
     spec = desired(node_pools=[pool(), pool("user", 1)], endpoint_access="private")
     spec["provider"] = {"resource_group": "rg1", "dns_prefix": "custom", "network_plugin": "kubenet"}
-    body = K.cluster_body(spec)
+    body = S.cluster_body(spec)
     assert body["location"] == "westeurope" and body["tags"] == {"env": "dev"}
     assert body["identity"] == {"type": "SystemAssigned"}
     props = body["properties"]
@@ -226,7 +228,7 @@ def test_cluster_body_creates_every_pool_first_one_system():
     assert props["kubernetesVersion"] == "1.32" and props["dnsPrefix"] == "custom" and props["enableRBAC"] is True
     assert props["apiServerAccessProfile"] == {"enablePrivateCluster": True}
     assert props["networkProfile"] == {"networkPlugin": "kubenet"}
-    minimal = K.cluster_body(desired(kubernetes_version=None, tags=None, network={"subnet_ids": []}))
+    minimal = S.cluster_body(desired(kubernetes_version=None, tags=None, network={"subnet_ids": []}))
     assert "kubernetesVersion" not in minimal["properties"] and "networkProfile" not in minimal["properties"]
     assert minimal["properties"]["dnsPrefix"] == "aks1" and minimal["tags"] == {}
     assert "vnetSubnetID" not in minimal["properties"]["agentPoolProfiles"][0]
@@ -234,7 +236,7 @@ def test_cluster_body_creates_every_pool_first_one_system():
 
 
 def test_upgrade_body_changes_only_the_control_plane_version():
-    body = K.upgrade_body(cluster_json(), "1.33")
+    body = S.upgrade_body(cluster_json(), "1.33")
     props = body["properties"]
     assert props["kubernetesVersion"] == "1.33"
     assert [p["orchestratorVersion"] for p in props["agentPoolProfiles"]] == ["1.32", "1.31.9"]
@@ -251,13 +253,13 @@ def test_upgrade_body_changes_only_the_control_plane_version():
 def test_upgrade_body_keeps_a_pool_version_only_reported_as_current():
     cluster = cluster_json()
     del cluster["properties"]["agentPoolProfiles"][0]["orchestratorVersion"]
-    assert K.upgrade_body(cluster, "1.33")["properties"]["agentPoolProfiles"][0]["orchestratorVersion"] == "1.32.7"
+    assert S.upgrade_body(cluster, "1.33")["properties"]["agentPoolProfiles"][0]["orchestratorVersion"] == "1.32.7"
 
 
 def test_pool_bodies():
     spot = agent_pool_json(cluster_json()["properties"]["agentPoolProfiles"][1])
-    assert K.pool_version_body(spot, "1.32")["properties"]["orchestratorVersion"] == "1.32"
-    body = K.pool_update_body(
+    assert S.pool_version_body(spot, "1.32")["properties"]["orchestratorVersion"] == "1.32"
+    body = S.pool_update_body(
         spot,
         {"count": 3, "labels": {"role": "web"}, "taints": [{"key": "a", "value": "b", "effect": "PreferNoSchedule"}]},
     )["properties"]
@@ -265,11 +267,11 @@ def test_pool_bodies():
     assert body["count"] == 3
     assert body["nodeLabels"] == {"kubernetes.azure.com/scalesetpriority": "spot", "role": "web"}
     assert body["nodeTaints"] == ["kubernetes.azure.com/scalesetpriority=spot:NoSchedule", "a=b:PreferNoSchedule"]
-    off = K.pool_update_body(spot, {"min_count": None, "max_count": None, "count": 2})["properties"]
+    off = S.pool_update_body(spot, {"min_count": None, "max_count": None, "count": 2})["properties"]
     assert (off["enableAutoScaling"], "minCount" in off, "maxCount" in off, off["count"]) == (False, False, False, 2)
-    bounds = K.pool_update_body(spot, {"max_count": 9})["properties"]
+    bounds = S.pool_update_body(spot, {"max_count": 9})["properties"]
     assert (bounds["enableAutoScaling"], bounds["minCount"], bounds["maxCount"]) == (True, 1, 9)
-    on = K.pool_update_body(
+    on = S.pool_update_body(
         agent_pool_json(cluster_json()["properties"]["agentPoolProfiles"][0]), {"min_count": 1, "max_count": 3}
     )
     assert (on["properties"]["enableAutoScaling"], on["properties"]["minCount"], on["properties"]["maxCount"]) == (
@@ -280,7 +282,7 @@ def test_pool_bodies():
 
 
 def test_a_cluster_reads_as_the_portable_shape():
-    current = K.cluster_from_arm(cluster_json(), desired=desired(), ca_data="Q0E=")
+    current = S.cluster_from_arm(cluster_json(), desired=desired(), ca_data="Q0E=")
     raw = current.pop("raw")
     assert raw == cluster_json()
     assert current == {
@@ -342,7 +344,7 @@ def test_agent_pools_list_replaces_the_profiles_and_private_clusters_use_the_pri
     cluster = cluster_json(fqdn=None, privateFQDN="aks1.privatelink.westeurope.azmk8s.io")
     cluster["properties"]["apiServerAccessProfile"] = {"enablePrivateCluster": True}
     pools = [agent_pool_json(dict(cluster["properties"]["agentPoolProfiles"][0], provisioningState="Scaling"))]
-    current = K.cluster_from_arm(cluster, pools)
+    current = S.cluster_from_arm(cluster, pools)
     assert current["endpoint"] == "https://aks1.privatelink.westeurope.azmk8s.io"
     assert current["endpoint_access"] == "private"
     assert [(p["name"], p["status"], p["provider_status"]) for p in current["node_pools"]] == [
@@ -355,17 +357,17 @@ def test_status_message_and_idle_state():
     failed = cluster_json(
         state="Failed", status={"provisioningError": {"code": "QuotaExceeded", "message": "no cores"}}
     )
-    current = K.cluster_from_arm(failed)
+    current = S.cluster_from_arm(failed)
     assert current["status_message"] == "QuotaExceeded: no cores"
-    assert K.idle_state(current) == "FAILED" and K.failure_message(current) == "QuotaExceeded: no cores"
-    stopped = K.cluster_from_arm(cluster_json(powerState={"code": "Stopped"}))
+    assert S.idle_state(current) == "FAILED" and S.failure_message(current) == "QuotaExceeded: no cores"
+    stopped = S.cluster_from_arm(cluster_json(powerState={"code": "Stopped"}))
     assert stopped["status_message"] == "the cluster's power state is Stopped"
-    assert K.idle_state(K.cluster_from_arm(cluster_json())) == "ACTIVE"
-    assert K.idle_state(K.cluster_from_arm(cluster_json(pool_state="Upgrading"))) == "UPDATING"
-    assert K.idle_state(K.cluster_from_arm(cluster_json(state="Creating"))) == "CREATING"
-    pool_failed = K.cluster_from_arm(cluster_json(pool_state="Failed"))
-    assert K.idle_state(pool_failed) == "FAILED"
-    assert K.failure_message(pool_failed) == "provisioningState Succeeded; failed node pools: system (Failed)"
+    assert S.idle_state(S.cluster_from_arm(cluster_json())) == "ACTIVE"
+    assert S.idle_state(S.cluster_from_arm(cluster_json(pool_state="Upgrading"))) == "UPDATING"
+    assert S.idle_state(S.cluster_from_arm(cluster_json(state="Creating"))) == "CREATING"
+    pool_failed = S.cluster_from_arm(cluster_json(pool_state="Failed"))
+    assert S.idle_state(pool_failed) == "FAILED"
+    assert S.failure_message(pool_failed) == "provisioningState Succeeded; failed node pools: system (Failed)"
 
 
 KUBECONFIG = {
@@ -385,12 +387,12 @@ KUBECONFIG = {
 
 def test_kubeconfig_parsing():
     text = yaml.safe_dump(KUBECONFIG)
-    assert K.parse_kubeconfig(text.encode()) == KUBECONFIG
-    assert K.parse_kubeconfig(base64.b64encode(text.encode()).decode()) == KUBECONFIG
-    assert K.kubeconfig_user(KUBECONFIG) == {"client-certificate-data": "Q0VSVA==", "client-key-data": "S0VZ"}
-    assert K.kubeconfig_ca_data(KUBECONFIG) == "Q0E="
+    assert U.parse_kubeconfig(text.encode()) == KUBECONFIG
+    assert U.parse_kubeconfig(base64.b64encode(text.encode()).decode()) == KUBECONFIG
+    assert U.kubeconfig_user(KUBECONFIG) == {"client-certificate-data": "Q0VSVA==", "client-key-data": "S0VZ"}
+    assert U.kubeconfig_ca_data(KUBECONFIG) == "Q0E="
     with pytest.raises(E.FabricError):
-        K.parse_kubeconfig(b"just text")
+        U.parse_kubeconfig(b"just text")
 
 
 # ------------------------------------------------------------------ the adapter with mocked SDK clients
@@ -484,13 +486,13 @@ def test_read_survives_a_credential_call_that_is_refused(adapter):
 
 def test_actions_send_what_aks_expects(adapter):
     _conn, clusters, cs = adapter
-    current = K.cluster_from_arm(cluster_json(), desired=desired())
+    current = S.cluster_from_arm(cluster_json(), desired=desired())
     clusters.apply({"action": "create_cluster"}, desired(), None)
     args = cs.managed_clusters.begin_create_or_update.call_args
-    assert args.args == ("rg1", "aks1", K.cluster_body(desired())) and args.kwargs == {"polling_interval": 2.0}
+    assert args.args == ("rg1", "aks1", S.cluster_body(desired())) and args.kwargs == {"polling_interval": 2.0}
 
     clusters.apply({"action": "upgrade_control_plane", "version": "1.33"}, desired(), current)
-    assert cs.managed_clusters.begin_create_or_update.call_args.args[2] == K.upgrade_body(cluster_json(), "1.33")
+    assert cs.managed_clusters.begin_create_or_update.call_args.args[2] == S.upgrade_body(cluster_json(), "1.33")
 
     system = agent_pool_json(cluster_json()["properties"]["agentPoolProfiles"][0])
     cs.agent_pools.get.return_value = system
@@ -499,7 +501,7 @@ def test_actions_send_what_aks_expects(adapter):
         "rg1",
         "aks1",
         "system",
-        K.pool_version_body(system, "1.33"),
+        S.pool_version_body(system, "1.33"),
     )
     clusters.apply({"action": "update_node_pool", "pool": "system", "changes": {"count": 5}}, desired(), current)
     assert cs.agent_pools.begin_create_or_update.call_args.args[3]["properties"]["count"] == 5
@@ -567,7 +569,7 @@ def test_auth_errors_while_polling_keep_their_kind(adapter, clock):
 
 def test_delete_waits_until_the_cluster_is_gone(adapter, clock):
     _conn, clusters, cs = adapter
-    clusters.apply({"action": "delete_cluster"}, desired(), K.cluster_from_arm(cluster_json()))
+    clusters.apply({"action": "delete_cluster"}, desired(), S.cluster_from_arm(cluster_json()))
     cs.managed_clusters.get.side_effect = [cluster_json(state="Deleting"), http_error(404, "ResourceNotFound")]
     assert clusters.wait(desired(), {"action": "delete_cluster"}, Deadline(60, clock=clock)) is None
     assert clock.sleeps == [2]

@@ -11,6 +11,7 @@ import inspect
 import pytest
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common import clouds, contracts
+from ansible_collections.multicloud.fabric.plugins.module_utils.common import errors as E
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Retrier
 
 PACKAGE = "ansible_collections.multicloud.fabric.plugins.module_utils"
@@ -131,3 +132,48 @@ def test_listing_by_name_is_declared_per_cloud():
         "gcp": False,
         "azure": False,
     }
+
+
+class NoCalls:
+    """A connection that fails the test on any use: an unknown action must send nothing."""
+
+    region = "r1"
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the adapter used conn.{name} for an unknown action")
+
+
+ADAPTER_CASES = [(cloud, protocol) for cloud in clouds.CLOUDS for protocol in (contracts.Networks, contracts.Clusters)]
+
+
+@pytest.mark.parametrize(("cloud", "protocol"), ADAPTER_CASES, ids=[f"{c}-{p.__name__}" for c, p in ADAPTER_CASES])
+def test_an_unknown_action_is_one_error_for_every_cloud_before_any_call(cloud, protocol):
+    adapter = implementation(cloud, protocol)(NoCalls())
+    desired = {"cloud": cloud, "region": "r1", "name": "n1", "provider": {"resource_group": "rg1", "project": "p1"}}
+    what = "network" if protocol is contracts.Networks else "cluster"
+    with pytest.raises(E.UnknownActionError) as caught:
+        adapter.apply({"action": "resize_everything"}, desired, None)
+    error = caught.value
+    assert (error.cloud, error.field, error.action) == (cloud, "action", "resize_everything")
+    assert f"the {cloud} {what} adapter has no action 'resize_everything'" in error.describe()
+    # The table names only methods the adapter has, and the error lists every action it performs.
+    assert all(callable(getattr(adapter, method)) for method in adapter.ACTIONS.values())
+    assert all(kind in error.message for kind in adapter.ACTIONS)
+
+
+def test_the_action_tables_cover_the_planners_actions():
+    """Every action the planners emit has a method in every cloud's table."""
+    network_actions = {"create_network", "create_subnet", "delete_subnet", "update_tags", "delete_network"}
+    cluster_actions = {
+        "create_cluster",
+        "upgrade_control_plane",
+        "upgrade_node_pool",
+        "create_node_pool",
+        "update_node_pool",
+        "delete_node_pool",
+        "update_tags",
+        "delete_cluster",
+    }
+    for cloud in clouds.CLOUDS:
+        assert set(implementation(cloud, contracts.Networks).ACTIONS) == network_actions
+        assert set(implementation(cloud, contracts.Clusters).ACTIONS) == cluster_actions

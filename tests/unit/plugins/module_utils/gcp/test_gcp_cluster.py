@@ -10,8 +10,8 @@ import pytest
 from ansible_collections.multicloud.fabric.plugins.module_utils.common import errors as E
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Deadline
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.waiter import Waiter
-from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.cluster import (
-    Clusters,
+from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.cluster import Clusters
+from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.cluster_shape import (
     cluster_body,
     cluster_failure,
     cluster_to_portable,
