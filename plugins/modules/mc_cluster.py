@@ -220,8 +220,10 @@ options:
     type: bool
     default: false
 notes:
-  - With O(wait=false) the module returns once the cloud accepted the first change; EKS node groups
-    can only be created once the cluster is C(ACTIVE), so a later run with O(wait=true) adds them.
+  - With O(wait=false) the module still waits between dependent steps and returns once the cloud
+    accepted the last one. EKS creates node groups only once the control plane is C(ACTIVE), so a new
+    EKS cluster's pools are C(create_node_pool) actions after C(create_cluster) (check mode reports
+    them), and with O(wait=false) the module waits for the control plane before starting them.
   - A no-op rerun only reads (EKS DescribeCluster, ListNodegroups and DescribeNodegroup per pool;
     GKE GetCluster; AKS managedClusters get, agentPools list and listClusterUserCredential), after the
     location check (GCP Compute regions.list, Azure Subscriptions_ListLocations; AWS from the SDK's data).

@@ -19,6 +19,7 @@ from support import wait_until
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.client import Connection
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.cluster import Clusters
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.network import Networks
+from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.spec import plan_cluster
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     ConflictError,
     FabricError,
@@ -213,7 +214,12 @@ def test_eks_cluster_lifecycle(networks, clusters, tmp_path):
 
     try:
         assert clusters.read(desired) is None
-        current = run({"action": "create_cluster"})
+        # The control plane, then its node group once it is ACTIVE: two actions of the plan.
+        actions = plan_cluster(None, desired)
+        assert [a["action"] for a in actions] == ["create_cluster", "create_node_pool"]
+        current = run(actions[0])
+        assert (current["status"], current["node_pools"]) == ("ACTIVE", [])
+        current = run(actions[1], current)
         assert current["status"] == "ACTIVE" and current["provider_status"] == "ACTIVE"
         assert current["id"].startswith(f"arn:aws:eks:{REGION}:{ACCOUNT}:cluster/{name}")
         assert current["kubernetes_version"] == "1.32"

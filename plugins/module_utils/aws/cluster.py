@@ -6,10 +6,10 @@
 EKS splits a cluster in two: the control plane (``CreateCluster``) and one managed node group per
 node pool (``CreateNodegroup``), which EKS accepts only once the control plane is ACTIVE. So:
 
-- ``apply(create_cluster)`` only starts the control plane; ``wait(create_cluster)`` waits for it
-  to be ACTIVE, then creates one node group per desired pool and waits for them all to be ACTIVE.
-  With ``wait`` off the node pools are therefore not created; the next run (which sees the
-  missing pools) creates them.
+- ``apply(create_cluster)`` only starts the control plane and ``wait(create_cluster)`` waits for
+  it to be ACTIVE; the planner follows ``create_cluster`` with one ``create_node_pool`` per pool
+  (``cluster/spec.py`` ``POOLS_AFTER_CLUSTER``), so every write is an action check mode reports
+  and ``wait`` only reads.
 - ``apply(delete_cluster)`` deletes every node group, waits for them to be gone (EKS refuses to
   delete a cluster that has node groups) and then starts ``DeleteCluster``;
   ``wait(delete_cluster)`` waits until the cluster is gone.
@@ -18,7 +18,8 @@ Version and configuration updates return an EKS update id; ``wait`` follows that
 (``DescribeUpdate``) to its end, so it never mistakes the moment before EKS flips the status to
 UPDATING for "done", and then waits until the cluster and every node group are ACTIVE.
 
-The pure functions at the top translate between EKS objects and the portable shape.
+The translation to and from the portable shape is in :mod:`aws.cluster_shape`, node group actions
+in :mod:`aws.node_pools`, kubeconfig users in :mod:`aws.credentials`.
 """
 
 from __future__ import annotations
@@ -213,11 +214,7 @@ class Clusters(NodeGroups):
                 failure_message=health_message,
             )
             self.conn.wait(waiter, lambda: self._describe_cluster(desired), deadline)
-            existing = {ng["nodegroupName"] for ng in self._nodegroups(desired)}
-            for pool in desired.get("node_pools") or ():
-                if pool["name"] not in existing:
-                    self._create_node_pool({"action": "create_node_pool", "pool": pool}, desired, None)
-            return self._wait_idle(desired, deadline, present=[p["name"] for p in desired.get("node_pools") or ()])
+            return self._wait_idle(desired, deadline)
         if kind in _UPDATE_ACTIONS:
             pool = None if kind == "upgrade_control_plane" else action["pool"]
             update_id = self._updates.pop((region, name, pool), None)

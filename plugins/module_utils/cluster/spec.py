@@ -437,12 +437,20 @@ def _immutable(current, desired):
     return found
 
 
+# Clouds whose create_cluster makes the control plane only: EKS accepts CreateNodegroup once the
+# cluster is ACTIVE, so a new cluster's node pools are actions of their own (reported by check mode).
+POOLS_AFTER_CLUSTER = ("aws",)
+
+
 def plan_cluster(current, desired, state="present", purge_node_pools=True):
     """Ordered actions that turn ``current`` (None: absent) into ``desired``."""
     if state == "absent":
         return [] if current is None else [{"action": "delete_cluster"}]
     if current is None:
-        return [{"action": "create_cluster"}]
+        actions = [{"action": "create_cluster"}]
+        if desired["cloud"] in POOLS_AFTER_CLUSTER:
+            actions += [{"action": "create_node_pool", "pool": pool} for pool in desired["node_pools"]]
+        return actions
     immutable = _immutable(current, desired)
     if immutable:
         raise ImmutableFieldsError(immutable, resource=f"{desired['cloud']} cluster {desired['name']}")

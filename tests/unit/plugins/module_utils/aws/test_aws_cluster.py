@@ -574,14 +574,30 @@ def run(clusters, action, desired, clock, current=None):
     return clusters.wait(desired, action, Deadline(3600, clock))
 
 
+def create(clusters, desired, clock):
+    """Create the cluster as mc_cluster does: every action of the plan, each waited for."""
+    current = None
+    for action in plan_cluster(None, desired):
+        current = run(clusters, action, desired, clock, current)
+    return current
+
+
+WRITES = ("Create", "Update", "Delete", "Tag", "Untag")
+
+
 def test_create_cluster_then_node_groups_once_active(clusters, eks, clock):
     desired = desired_cluster()
-    clusters.apply({"action": "create_cluster"}, desired, None)
+    actions = plan_cluster(None, desired)
+    assert actions == [{"action": "create_cluster"}, {"action": "create_node_pool", "pool": desired["node_pools"][0]}]
+    clusters.apply(actions[0], desired, None)
     assert clusters.conn.calls == ["CreateCluster"]  # apply only starts the control plane
-    shape = clusters.wait(desired, {"action": "create_cluster"}, Deadline(3600, clock))
-    assert shape["status"] == "ACTIVE"
+    shape = clusters.wait(desired, actions[0], Deadline(3600, clock))
+    assert (shape["status"], shape["node_pools"]) == ("ACTIVE", [])
+    # Waiting only reads: the node group is the next action's write.
+    assert [c for c in clusters.conn.calls if c.startswith(WRITES)] == ["CreateCluster"]
+    shape = run(clusters, actions[1], desired, clock, shape)
     assert [(p["name"], p["count"], p["status"]) for p in shape["node_pools"]] == [("workers", 3, "ACTIVE")]
-    assert clusters.conn.calls.count("CreateNodegroup") == 1
+    assert [c for c in clusters.conn.calls if c.startswith(WRITES)] == ["CreateCluster", "CreateNodegroup"]
     assert clock.sleeps and all(s >= 5.0 for s in clock.sleeps)
 
 
@@ -594,7 +610,7 @@ def test_a_failed_node_group_stops_the_wait_with_eks_health_text(clusters, eks, 
         },
     ]
     with pytest.raises(E.ResourceFailedError) as info:
-        run(clusters, {"action": "create_cluster"}, desired_cluster(), clock)
+        create(clusters, desired_cluster(), clock)
     error = info.value
     assert (error.cloud, error.resource, error.code) == ("aws", "eks cluster prod", "FAILED")
     assert "node group workers is CREATE_FAILED: NodeCreationFailure: Instances failed to join the cluster" in str(
@@ -615,7 +631,7 @@ def test_a_failed_cluster_stops_the_wait_with_eks_health_text(clusters, eks, clo
 
 def test_upgrade_waits_for_the_update_even_while_the_status_still_says_active(clusters, eks, clock):
     desired = desired_cluster()
-    run(clusters, {"action": "create_cluster"}, desired, clock)
+    create(clusters, desired, clock)
     clusters.conn.calls.clear()
     shape = run(clusters, {"action": "upgrade_control_plane", "version": "1.32"}, desired, clock)
     assert clusters.conn.calls.count("DescribeUpdate") == 3
@@ -624,7 +640,7 @@ def test_upgrade_waits_for_the_update_even_while_the_status_still_says_active(cl
 
 def test_a_failed_update_stops_with_its_errors(clusters, eks, clock):
     desired = desired_cluster()
-    run(clusters, {"action": "create_cluster"}, desired, clock)
+    create(clusters, desired, clock)
     clusters.apply({"action": "update_node_pool", "pool": "workers", "changes": {"count": 5}}, desired, None)
     update = next(iter(eks.updates.values()))
     update["_script"] = [
@@ -638,7 +654,7 @@ def test_a_failed_update_stops_with_its_errors(clusters, eks, clock):
 
 def test_update_node_pool_without_a_real_change_sends_nothing(clusters, eks, clock):
     desired = desired_cluster()
-    run(clusters, {"action": "create_cluster"}, desired, clock)
+    create(clusters, desired, clock)
     clusters.conn.calls.clear()
     clusters.apply(
         {"action": "update_node_pool", "pool": "workers", "changes": {"labels": {"tier": "app"}}}, desired, None
@@ -648,7 +664,7 @@ def test_update_node_pool_without_a_real_change_sends_nothing(clusters, eks, clo
 
 def test_delete_cluster_deletes_node_groups_first_and_waits_for_busy_ones(clusters, eks, clock):
     desired = desired_cluster()
-    run(clusters, {"action": "create_cluster"}, desired, clock)
+    create(clusters, desired, clock)
     run(clusters, {"action": "create_node_pool", "pool": {**desired["node_pools"][0], "name": "b"}}, desired, clock)
     eks.nodegroups[("prod", "b")].update(status="UPDATING", _script=["UPDATING", "UPDATING", "ACTIVE"])
     clusters.conn.calls.clear()
@@ -662,7 +678,7 @@ def test_delete_cluster_deletes_node_groups_first_and_waits_for_busy_ones(cluste
 
 def test_delete_and_create_node_pool_wait_for_the_pool(clusters, eks, clock):
     desired = desired_cluster()
-    run(clusters, {"action": "create_cluster"}, desired, clock)
+    create(clusters, desired, clock)
     extra = {**desired["node_pools"][0], "name": "extra", "spot": True}
     shape = run(clusters, {"action": "create_node_pool", "pool": extra}, desired, clock)
     assert [p["name"] for p in shape["node_pools"]] == ["extra", "workers"]
@@ -672,7 +688,7 @@ def test_delete_and_create_node_pool_wait_for_the_pool(clusters, eks, clock):
 
 def test_update_tags_leaves_aws_tags_alone(clusters, eks, clock):
     desired = desired_cluster()
-    current = run(clusters, {"action": "create_cluster"}, desired, clock)
+    current = create(clusters, desired, clock)
     eks.clusters["prod"]["tags"]["aws:eks:x"] = "1"
     shape = run(
         clusters,
@@ -697,7 +713,7 @@ def test_create_needs_the_role_arns(clusters):
 
 def test_read_and_list(clusters, eks, clock):
     assert clusters.read(desired_cluster()) is None
-    run(clusters, {"action": "create_cluster"}, desired_cluster(), clock)
+    create(clusters, desired_cluster(), clock)
     eks.ListClusters = lambda params: {"clusters": ["prod"]}
     assert [c["name"] for c in clusters.list()] == ["prod"]
 
@@ -753,7 +769,7 @@ def test_a_run_killed_between_the_cluster_and_its_node_groups_converges_on_rerun
 
     monkeypatch.setattr(clusters.conn, "api", api)
     with pytest.raises(Killed):
-        run(clusters, {"action": "create_cluster"}, desired, clock)
+        create(clusters, desired, clock)
     # the rerun: settle what the killed run left busy, then plan and act as mc_cluster does
     deadline = Deadline(3600, clock)
     current = clusters.conn.wait(

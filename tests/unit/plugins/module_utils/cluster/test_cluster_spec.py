@@ -171,8 +171,25 @@ def test_versions_are_read_as_minor():
     ]
 
 
+def test_a_new_eks_cluster_plans_its_node_groups_after_the_control_plane():
+    """EKS creates node groups only once the control plane is ACTIVE: each is an action of the
+    plan (so check mode and ``actions`` report it); GKE and AKS create the pools with the cluster."""
+    pools = [{"name": "system", "count": 3}, {"name": "batch", "count": 1, "spot": True}]
+    desired = normalize_cluster(params(node_pools=pools))
+    actions = plan_cluster(None, desired)
+    assert [a["action"] for a in actions] == ["create_cluster", "create_node_pool", "create_node_pool"]
+    assert [a["pool"] for a in actions[1:]] == desired["node_pools"]
+    after = expected_after(None, desired, actions)
+    assert [(p["name"], p["count"], p["version"]) for p in after["node_pools"]] == [
+        ("batch", 1, "1.31"),
+        ("system", 3, "1.31"),
+    ]
+    for cloud in ("gcp", "azure"):
+        assert plan_cluster(None, normalize_cluster(params(cloud, node_pools=pools))) == [{"action": "create_cluster"}]
+
+
 def test_create_absent_and_noop():
-    desired = normalize_cluster(params())
+    desired = normalize_cluster(params("gcp"))
     assert plan_cluster(None, desired) == [{"action": "create_cluster"}]
     assert plan_cluster(running(desired), desired) == []
     assert plan_cluster(None, desired, state="absent") == []
