@@ -19,6 +19,8 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.aws.cluster_shap
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     NotFoundError,
     ValidationError,
+    found_or,
+    gone_is_done,
 )
 
 
@@ -28,29 +30,28 @@ class NodeGroups:
 
     def _nodegroups(self, desired):
         name = desired["name"]
-        try:
-            names = self.conn.paginate(
-                "eks",
-                "ListNodegroups",
-                "nodegroups",
-                {"clusterName": name},
-                region=self._region(desired),
-                resource=f"eks cluster {name}",
-            )
-        except NotFoundError:
-            return []
+        names = found_or(
+            [],
+            self.conn.paginate,
+            "eks",
+            "ListNodegroups",
+            "nodegroups",
+            {"clusterName": name},
+            region=self._region(desired),
+            resource=f"eks cluster {name}",
+        )
         nodegroups = []
         for ng_name in sorted(names):
-            try:
-                found = self._eks(
-                    "DescribeNodegroup",
-                    {"clusterName": name, "nodegroupName": ng_name},
-                    desired,
-                    f"eks nodegroup {name}/{ng_name}",
-                )
-            except NotFoundError:
-                continue  # deleted between the list and the describe
-            nodegroups.append(found["nodegroup"])
+            found = found_or(
+                None,
+                self._eks,
+                "DescribeNodegroup",
+                {"clusterName": name, "nodegroupName": ng_name},
+                desired,
+                f"eks nodegroup {name}/{ng_name}",
+            )
+            if found is not None:  # None: deleted between the list and the describe
+                nodegroups.append(found["nodegroup"])
         return nodegroups
 
     def _create_node_pool(self, action, desired, current):
@@ -100,15 +101,13 @@ class NodeGroups:
 
     def _delete_nodegroup(self, desired, pool):
         name = desired["name"]
-        try:
-            self._eks(
-                "DeleteNodegroup",
-                {"clusterName": name, "nodegroupName": pool},
-                desired,
-                f"eks nodegroup {name}/{pool}",
-            )
-        except NotFoundError:
-            pass
+        gone_is_done(
+            self._eks,
+            "DeleteNodegroup",
+            {"clusterName": name, "nodegroupName": pool},
+            desired,
+            f"eks nodegroup {name}/{pool}",
+        )
 
     def _delete_node_pool(self, action, desired, current):
         self._delete_nodegroup(desired, action["pool"])

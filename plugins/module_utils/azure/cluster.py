@@ -41,8 +41,9 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors im
     TIMEOUT,
     VALIDATION,
     FabricError,
-    NotFoundError,
     ResourceFailedError,
+    found_or,
+    missing_means,
 )
 
 
@@ -82,17 +83,15 @@ class Clusters(AgentPools, KubeconfigUsers):
 
     # ------------------------------------------------------------------ reading
 
+    @missing_means(None)
     def _get(self, group, name):
-        try:
-            cluster = self.conn.call(
-                self.conn.containerservice.managed_clusters.get,
-                group,
-                name,
-                resource=self._resource(group, name),
-                call="ManagedClusters_Get",
-            )
-        except NotFoundError:
-            return None
+        cluster = self.conn.call(
+            self.conn.containerservice.managed_clusters.get,
+            group,
+            name,
+            resource=self._resource(group, name),
+            call="ManagedClusters_Get",
+        )
         return to_wire(cluster)
 
     def read(self, desired):
@@ -118,18 +117,17 @@ class Clusters(AgentPools, KubeconfigUsers):
         """
         group = (provider or {}).get("resource_group")
         ops = self.conn.containerservice.managed_clusters
-        try:
-            if group:
-                found = self.conn.items(
-                    ops.list_by_resource_group,
-                    group,
-                    resource=f"resource group {group}",
-                    call="ManagedClusters_ListByResourceGroup",
-                )
-            else:
-                found = self.conn.items(ops.list, resource="managed clusters", call="ManagedClusters_List")
-        except NotFoundError:
-            return []
+        if group:
+            found = found_or(
+                [],
+                self.conn.items,
+                ops.list_by_resource_group,
+                group,
+                resource=f"resource group {group}",
+                call="ManagedClusters_ListByResourceGroup",
+            )
+        else:
+            found = found_or([], self.conn.items, ops.list, resource="managed clusters", call="ManagedClusters_List")
         shapes = []
         for cluster in found:
             current = cluster_from_arm(to_wire(cluster))

@@ -28,8 +28,9 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors im
     DENIED,
     NOT_FOUND,
     FabricError,
-    NotFoundError,
     ValidationError,
+    found_or,
+    missing_means,
 )
 
 GATEWAY_SUBNET = "GatewaySubnet"
@@ -154,17 +155,15 @@ class Networks:
     def _resource(group, name):
         return f"virtual network {name} (resource group {group})"
 
+    @missing_means(None)
     def _get(self, group, name):
-        try:
-            vnet = self.conn.call(
-                self.conn.network.virtual_networks.get,
-                group,
-                name,
-                resource=self._resource(group, name),
-                call="VirtualNetworks_Get",
-            )
-        except NotFoundError:
-            return None
+        vnet = self.conn.call(
+            self.conn.network.virtual_networks.get,
+            group,
+            name,
+            resource=self._resource(group, name),
+            call="VirtualNetworks_Get",
+        )
         return to_wire(vnet)
 
     def read(self, desired):
@@ -177,15 +176,14 @@ class Networks:
         """Every VNet of the subscription (or of ``provider.resource_group``), in ``region`` if given."""
         group = (provider or {}).get("resource_group")
         ops = self.conn.network.virtual_networks
-        try:
-            if group:
-                found = self.conn.items(
-                    ops.list, group, resource=f"resource group {group}", call="VirtualNetworks_List"
-                )
-            else:
-                found = self.conn.items(ops.list_all, resource="virtual networks", call="VirtualNetworks_ListAll")
-        except NotFoundError:
-            return []
+        if group:
+            found = found_or(
+                [], self.conn.items, ops.list, group, resource=f"resource group {group}", call="VirtualNetworks_List"
+            )
+        else:
+            found = found_or(
+                [], self.conn.items, ops.list_all, resource="virtual networks", call="VirtualNetworks_ListAll"
+            )
         shapes = [network_from_arm(to_wire(vnet)) for vnet in found]
         if region:
             shapes = [s for s in shapes if normalize_location(s["region"]) == normalize_location(region)]
@@ -237,18 +235,16 @@ class Networks:
             call="ResourceGroups_CreateOrUpdate",
         )
 
+    @missing_means(None)
     def _get_subnet(self, group, vnet, name):
-        try:
-            subnet = self.conn.call(
-                self.conn.network.subnets.get,
-                group,
-                vnet,
-                name,
-                resource=f"subnet {vnet}/{name} (resource group {group})",
-                call="Subnets_Get",
-            )
-        except NotFoundError:
-            return None
+        subnet = self.conn.call(
+            self.conn.network.subnets.get,
+            group,
+            vnet,
+            name,
+            resource=f"subnet {vnet}/{name} (resource group {group})",
+            call="Subnets_Get",
+        )
         return to_wire(subnet)
 
     def _create_subnet(self, action, desired, group, current):
@@ -315,15 +311,13 @@ class Networks:
             self.conn.resources.resource_groups.begin_delete, group, resource=resource, call="ResourceGroups_Delete"
         )
 
+        @missing_means(None)
         def fetch():
-            try:
-                return to_wire(
-                    self.conn.call(
-                        self.conn.resources.resource_groups.get, group, resource=resource, call="ResourceGroups_Get"
-                    )
+            return to_wire(
+                self.conn.call(
+                    self.conn.resources.resource_groups.get, group, resource=resource, call="ResourceGroups_Get"
                 )
-            except NotFoundError:
-                return None
+            )
 
         self._complete(poller, resource, "ResourceGroups_Delete", fetch, absent=True)
 

@@ -16,23 +16,21 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.azure.cluster_sh
     pool_version_body,
     resource_group_of,
 )
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import NotFoundError
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import missing_means
 
 
 class AgentPools:
     """Agent pool reads and actions; mixed into ``Clusters`` (``self.conn``, ``self._resource``)."""
 
+    @missing_means(None)
     def _pools(self, group, name):
-        try:
-            pools = self.conn.items(
-                self.conn.containerservice.agent_pools.list,
-                group,
-                name,
-                resource=self._resource(group, name),
-                call="AgentPools_List",
-            )
-        except NotFoundError:
-            return None
+        pools = self.conn.items(
+            self.conn.containerservice.agent_pools.list,
+            group,
+            name,
+            resource=self._resource(group, name),
+            call="AgentPools_List",
+        )
         return [to_wire(p) for p in pools]
 
     def _change_pool(self, action, desired, body_of):

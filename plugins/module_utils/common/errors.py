@@ -9,6 +9,9 @@ can do about it, so a module turns it into one readable ``fail_json`` message wi
 
 from __future__ import annotations
 
+import copy
+import functools
+
 # Kinds of error. The retry helper retries THROTTLED and TRANSIENT; the rest fail at once.
 THROTTLED = "throttled"
 TRANSIENT = "transient"
@@ -218,3 +221,42 @@ ERROR_CLASSES = {
         WaitTimeoutError,
     )
 }
+
+
+# --------------------------------------------------------------------------- not found, declared
+
+
+def found_or(default, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``, or a copy of ``default`` when it raises :class:`NotFoundError`:
+    "missing means ``default``" for reads (``None`` for one resource, ``[]`` for a listing)."""
+    try:
+        return fn(*args, **kwargs)
+    except NotFoundError:
+        return copy.copy(default)
+
+
+def missing_means(default=None):
+    """Decorator form of :func:`found_or`: the decorated read answers ``default`` for a missing resource."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            return found_or(default, fn, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def gone_is_done(fn, *args, gone_codes=(), **kwargs):
+    """``fn(*args, **kwargs)`` for a delete or detach: a :class:`NotFoundError`, or a FabricError
+    whose provider ``code`` is one of ``gone_codes``, means the resource is already gone (or no
+    longer attached) and the call's work done; then None is returned. Other errors propagate."""
+    try:
+        return fn(*args, **kwargs)
+    except NotFoundError:
+        return None
+    except FabricError as error:
+        if error.code in gone_codes:
+            return None
+        raise

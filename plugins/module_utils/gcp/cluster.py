@@ -17,7 +17,11 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import perform
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import NotFoundError
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
+    NotFoundError,
+    gone_is_done,
+    missing_means,
+)
 from ansible_collections.multicloud.fabric.plugins.module_utils.gcp import credentials
 from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.client import CLOUD, to_dict
 from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.cluster_shape import (
@@ -77,16 +81,14 @@ class Clusters(NodePools):
 
     # ------------------------------------------------------------------ reads
 
+    @missing_means(None)
     def _get(self, desired):
-        try:
-            found = self.conn.rpc(
-                self.conn.container.get_cluster,
-                request={"name": self._path(desired)},
-                resource=self._resource(desired),
-                call="GetCluster",
-            )
-        except NotFoundError:
-            return None
+        found = self.conn.rpc(
+            self.conn.container.get_cluster,
+            request={"name": self._path(desired)},
+            resource=self._resource(desired),
+            call="GetCluster",
+        )
         return to_dict(found)
 
     def read(self, desired):
@@ -150,15 +152,13 @@ class Clusters(NodePools):
         )
 
     def _delete_cluster(self, action, desired, current):
-        try:
-            return self.conn.rpc(
-                self.conn.container.delete_cluster,
-                request={"name": self._path(desired)},
-                resource=self._resource(desired),
-                call="DeleteCluster",
-            )
-        except NotFoundError:
-            return None
+        return gone_is_done(
+            self.conn.rpc,
+            self.conn.container.delete_cluster,
+            request={"name": self._path(desired)},
+            resource=self._resource(desired),
+            call="DeleteCluster",
+        )
 
     def _remember(self, desired, op):
         op = to_dict(op)

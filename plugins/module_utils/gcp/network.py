@@ -27,7 +27,11 @@ import re
 from types import MappingProxyType
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import perform
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import NotFoundError, ValidationError
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
+    ValidationError,
+    gone_is_done,
+    missing_means,
+)
 from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.client import (
     CLOUD,
     resource_path,
@@ -156,13 +160,11 @@ class Networks:
             raise ValidationError("region", "no Google Cloud region was given", advice="set the task's region option")
         return region
 
+    @missing_means(None)
     def _get_network(self, project, name):
-        try:
-            found = self.conn.rpc(
-                self.conn.networks.get, project=project, network=name, resource=f"network {name}", call="networks.get"
-            )
-        except NotFoundError:
-            return None
+        found = self.conn.rpc(
+            self.conn.networks.get, project=project, network=name, resource=f"network {name}", call="networks.get"
+        )
         return to_dict(found)
 
     def _subnets(self, project, region):
@@ -241,17 +243,15 @@ class Networks:
 
     def _start_subnet_delete(self, project, region, name):
         """The delete operation of a subnetwork, or None when it is already gone."""
-        try:
-            return self.conn.rpc(
-                self.conn.subnetworks.delete_unary,
-                project=project,
-                region=region,
-                subnetwork=name,
-                resource=f"subnetwork {region}/{name}",
-                call="subnetworks.delete",
-            )
-        except NotFoundError:
-            return None
+        return gone_is_done(
+            self.conn.rpc,
+            self.conn.subnetworks.delete_unary,
+            project=project,
+            region=region,
+            subnetwork=name,
+            resource=f"subnetwork {region}/{name}",
+            call="subnetworks.delete",
+        )
 
     def _wait_all(self, operations, project, region=None):
         for op in operations:
@@ -268,14 +268,13 @@ class Networks:
         link = network.get("self_link") or resource_path(f"projects/{project}/global/networks/{name}")
         subnets = [s for s in self._subnets(project, region) if same_resource(s.get("network"), link)]
         self._wait_all([self._start_subnet_delete(project, region, s["name"]) for s in subnets], project, region)
-        try:
-            op = self.conn.rpc(
-                self.conn.networks.delete_unary,
-                project=project,
-                network=name,
-                resource=f"network {name}",
-                call="networks.delete",
-            )
-        except NotFoundError:
-            return
-        self.conn.wait_compute_operation(op, project=project, resource=f"network {name}")
+        op = gone_is_done(
+            self.conn.rpc,
+            self.conn.networks.delete_unary,
+            project=project,
+            network=name,
+            resource=f"network {name}",
+            call="networks.delete",
+        )
+        if op is not None:
+            self.conn.wait_compute_operation(op, project=project, resource=f"network {name}")
