@@ -33,14 +33,16 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.aws.cluster_shap
     cluster_to_portable,
     health_message,
     nodegroup_status,
-    user_tags,
 )
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.credentials import eks_token, exec_user
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.node_pools import NodeGroups
+from ansible_collections.multicloud.fabric.plugins.module_utils.aws.tags import tag_updates
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import perform
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     NotFoundError,
     ValidationError,
+    gone_is_done,
+    missing_means,
 )
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.waiter import ABSENT
 
@@ -81,11 +83,9 @@ class Clusters(NodeGroups):
             "eks", operation, params, region=self._region(desired), resource=resource or f"eks cluster {name}"
         )
 
+    @missing_means(None)
     def _describe_cluster(self, desired):
-        try:
-            return self._eks("DescribeCluster", {"name": desired["name"]}, desired)["cluster"]
-        except NotFoundError:
-            return None
+        return self._eks("DescribeCluster", {"name": desired["name"]}, desired)["cluster"]
 
     def read(self, desired):
         """The portable shape of the EKS cluster named ``desired['name']`` in its region, or None."""
@@ -147,8 +147,7 @@ class Clusters(NodeGroups):
                 resource=f"eks cluster {desired['name']}",
                 call="TagResource",
             )
-        to_set = user_tags(action.get("set"))
-        to_remove = sorted(k for k in action.get("remove") or () if not k.startswith("aws:") and k not in to_set)
+        to_set, to_remove = tag_updates(action)
         if to_set:
             self._eks("TagResource", {"resourceArn": arn, "tags": to_set}, desired)
         if to_remove:
@@ -182,10 +181,7 @@ class Clusters(NodeGroups):
         seen = self.conn.wait(waiter, step)
         if seen is None or seen.shape["provider_status"] == "DELETING":
             return
-        try:
-            self._eks("DeleteCluster", {"name": name}, desired)
-        except NotFoundError:
-            pass
+        gone_is_done(self._eks, "DeleteCluster", {"name": name}, desired)
 
     # ------------------------------------------------------------------ waiting
 

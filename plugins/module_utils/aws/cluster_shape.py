@@ -11,6 +11,7 @@ configs, labels and taints both ways and builds the request parameters of the wr
 from __future__ import annotations
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.client import CLOUD, to_plain
+from ansible_collections.multicloud.fabric.plugins.module_utils.aws.tags import user_tags
 
 # Portable status of an EKS cluster / node group status.
 CLUSTER_STATUS = {
@@ -72,15 +73,6 @@ def aws_provider(desired):
         "role_arn": provider.get("role_arn"),
         "node_role_arn": provider.get("node_role_arn"),
         "security_group_ids": list(provider.get("security_group_ids") or []),
-    }
-
-
-def user_tags(tags):
-    """Tags without AWS's own (``aws:*``), values as strings."""
-    return {
-        str(key): "" if value is None else str(value)
-        for key, value in (tags or {}).items()
-        if not str(key).startswith("aws:")
     }
 
 

@@ -28,14 +28,23 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.client import CLOUD, to_plain
+from ansible_collections.multicloud.fabric.plugins.module_utils.aws.tags import (
+    NAME_TAG,
+    tag_list,
+    tag_updates,
+    tags_to_dict,
+    user_tags,
+)
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import perform
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     ConflictError,
-    FabricError,
     NotFoundError,
+    found_or,
+    gone_is_done,
 )
 
-NAME_TAG = "Name"
+# The network's name is its Name tag: never one of the user's tags.
+OWN_TAGS = (NAME_TAG,)
 ROLE_TAG = "multicloud.fabric/role"
 NETWORK_TAG = "multicloud.fabric/network"
 ELB_TAG = "kubernetes.io/role/elb"
@@ -50,32 +59,10 @@ _DESCRIBE_BY_ID = {"DescribeVpcs": ("Vpcs", "VpcIds"), "DescribeSubnets": ("Subn
 # --------------------------------------------------------------------------- pure translation
 
 
-def tags_to_dict(tags):
-    """EC2 ``[{"Key": k, "Value": v}]`` -> ``{k: v}``."""
-    return {tag["Key"]: tag.get("Value", "") for tag in tags or ()}
-
-
-def is_user_tag(key):
-    """True for tags the user manages: not the ``Name`` tag (it is the name) nor AWS's ``aws:*``."""
-    return key != NAME_TAG and not key.startswith("aws:")
-
-
-def user_tags(tags):
-    """The user's tags out of an EC2 tag list or a dict (no ``Name``, no ``aws:*``)."""
-    if not isinstance(tags, dict):
-        tags = tags_to_dict(tags)
-    return {key: value for key, value in tags.items() if is_user_tag(key)}
-
-
-def tag_list(tags):
-    """``{k: v}`` -> EC2 ``[{"Key": k, "Value": v}]`` (sorted by key, values as strings)."""
-    return [{"Key": key, "Value": "" if value is None else str(value)} for key, value in sorted((tags or {}).items())]
-
-
 def tag_specifications(resource_type, name, tags=None, network=None):
     """``TagSpecifications`` of a create call: the user's tags plus ``Name`` (and the collection's
     ``multicloud.fabric/network`` tag when ``network`` is given)."""
-    merged = dict(user_tags(tags or {}))
+    merged = dict(user_tags(tags or {}, OWN_TAGS))
     merged[NAME_TAG] = name
     if network:
         merged[NETWORK_TAG] = network
@@ -174,7 +161,7 @@ def network_to_portable(vpc, subnets, internet_gateway, route_table, *, region, 
         "id": vpc["VpcId"],
         "cidr": vpc.get("CidrBlock"),
         "subnets": sorted((subnet_to_portable(s) for s in subnets), key=lambda s: (s["name"], s["id"])),
-        "tags": user_tags(tags),
+        "tags": user_tags(tags, OWN_TAGS),
         "purge_tags": bool(desired.get("purge_tags", False)),
         "provider": dict(provider),
         "status": vpc.get("State"),
@@ -184,13 +171,6 @@ def network_to_portable(vpc, subnets, internet_gateway, route_table, *, region, 
         },
         "raw": to_plain(vpc),
     }
-
-
-def tag_changes(action):
-    """``(set, remove)`` of an ``update_tags`` action without ``Name`` and ``aws:*`` keys."""
-    to_set = {key: value for key, value in (action.get("set") or {}).items() if is_user_tag(key)}
-    to_remove = sorted(key for key in action.get("remove") or () if is_user_tag(key) and key not in to_set)
-    return to_set, to_remove
 
 
 # --------------------------------------------------------------------------- the adapter
@@ -466,10 +446,7 @@ class Networks:
         key, id_param = _DESCRIBE_BY_ID[operation]
 
         def fetch():
-            try:
-                found = self._ec2(operation, {id_param: [resource_id]}, desired, resource)
-            except NotFoundError:
-                return None
+            found = found_or({}, self._ec2, operation, {id_param: [resource_id]}, desired, resource)
             items = found.get(key) or []
             return items[0] if items else None
 
@@ -519,7 +496,7 @@ class Networks:
         )
         for table in tables:
             self._disassociate(table, desired, resource, subnet_id)
-        self._tolerate_gone(lambda: self._ec2("DeleteSubnet", {"SubnetId": subnet_id}, desired, resource))
+        gone_is_done(self._ec2, "DeleteSubnet", {"SubnetId": subnet_id}, desired, resource, gone_codes=_GONE_CODES)
 
     def _disassociate(self, table, desired, resource, subnet_id=None):
         """Remove the table's explicit associations (only the one of ``subnet_id`` if given)."""
@@ -527,13 +504,18 @@ class Networks:
             if association.get("Main") or (subnet_id is not None and association.get("SubnetId") != subnet_id):
                 continue
             association_id = association["RouteTableAssociationId"]
-            self._tolerate_gone(
-                lambda a=association_id: self._ec2("DisassociateRouteTable", {"AssociationId": a}, desired, resource)
+            gone_is_done(
+                self._ec2,
+                "DisassociateRouteTable",
+                {"AssociationId": association_id},
+                desired,
+                resource,
+                gone_codes=_GONE_CODES,
             )
 
     def _update_tags(self, action, desired, current):
         resource = f"vpc {desired['name']}"
-        to_set, to_remove = tag_changes(action)
+        to_set, to_remove = tag_updates(action, OWN_TAGS)
         vpc_id = (current or {}).get("id") or (self.read(desired) or {}).get("id")
         if vpc_id is None:
             raise NotFoundError(
@@ -571,21 +553,12 @@ class Networks:
             resource=gw_resource,
         ):
             gateway_id = gateway["InternetGatewayId"]
-            self._tolerate_gone(
-                lambda g=gateway_id: self._ec2(
-                    "DetachInternetGateway", {"InternetGatewayId": g, "VpcId": vpc_id}, desired, gw_resource
-                )
-            )
-            self._tolerate_gone(
-                lambda g=gateway_id: self._ec2("DeleteInternetGateway", {"InternetGatewayId": g}, desired, gw_resource)
-            )
+            detach = {"InternetGatewayId": gateway_id, "VpcId": vpc_id}
+            gone_is_done(self._ec2, "DetachInternetGateway", detach, desired, gw_resource, gone_codes=_GONE_CODES)
+            self._delete_gateway(gateway_id, desired, gw_resource)
         # Gateways a killed create left unattached: only those with the collection's network tag.
         for left in self._left_gateways(desired, gw_resource, tags=(NETWORK_TAG,)):
-            self._tolerate_gone(
-                lambda g=left["InternetGatewayId"]: self._ec2(
-                    "DeleteInternetGateway", {"InternetGatewayId": g}, desired, gw_resource
-                )
-            )
+            self._delete_gateway(left["InternetGatewayId"], desired, gw_resource)
         rt_resource = f"route table of vpc {name}"
         for table in self._ec2_list(
             "DescribeRouteTables",
@@ -597,17 +570,10 @@ class Networks:
             if _is_main(table):
                 continue  # goes with the VPC
             self._disassociate(table, desired, rt_resource)
-            self._tolerate_gone(
-                lambda t=table: self._ec2("DeleteRouteTable", {"RouteTableId": t["RouteTableId"]}, desired, rt_resource)
-            )
-        self._tolerate_gone(lambda: self._ec2("DeleteVpc", {"VpcId": vpc_id}, desired, resource))
+            delete = {"RouteTableId": table["RouteTableId"]}
+            gone_is_done(self._ec2, "DeleteRouteTable", delete, desired, rt_resource, gone_codes=_GONE_CODES)
+        gone_is_done(self._ec2, "DeleteVpc", {"VpcId": vpc_id}, desired, resource, gone_codes=_GONE_CODES)
 
-    @staticmethod
-    def _tolerate_gone(fn):
-        try:
-            fn()
-        except NotFoundError:
-            pass
-        except FabricError as error:
-            if error.code not in _GONE_CODES:
-                raise
+    def _delete_gateway(self, gateway_id, desired, resource):
+        delete = {"InternetGatewayId": gateway_id}
+        gone_is_done(self._ec2, "DeleteInternetGateway", delete, desired, resource, gone_codes=_GONE_CODES)

@@ -17,13 +17,10 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.aws.network impo
     pick_route_table,
     subnet_tags,
     subnet_to_portable,
-    tag_changes,
-    tag_list,
     tag_specifications,
-    tags_to_dict,
     unattached_gateways,
-    user_tags,
 )
+from ansible_collections.multicloud.fabric.plugins.module_utils.aws.tags import tag_list, tags_to_dict
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import ConflictError, NotFoundError
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Retrier, RetryPolicy
 from ansible_collections.multicloud.fabric.plugins.module_utils.network.spec import plan_network
@@ -66,13 +63,6 @@ PUBLIC_TABLE = {
     ],
     "Tags": [{"Key": "Name", "Value": "prod"}],
 }
-
-
-def test_tags_round_trip_and_user_tags_hide_name_and_aws_prefix():
-    assert tags_to_dict(VPC["Tags"]) == {"Name": "prod", "team": "a", "aws:cloudformation:x": "y"}
-    assert user_tags(VPC["Tags"]) == {"team": "a"}
-    assert user_tags({"Name": "x", "aws:y": "z", "k": "v"}) == {"k": "v"}
-    assert tag_list({"b": 2, "a": None}) == [{"Key": "a", "Value": ""}, {"Key": "b", "Value": "2"}]
 
 
 def test_tag_specifications_put_the_name_last_word():
@@ -163,15 +153,6 @@ def test_network_to_portable():
     bare = network_to_portable(VPC, [], None, None, region="eu-west-1")
     assert bare["extra"] == {"internet_gateway_id": None, "route_table_id": None}
     assert bare["purge_tags"] is False
-
-
-def test_tag_changes_never_touch_name_or_aws_tags():
-    action = {
-        "action": "update_tags",
-        "set": {"a": "1", "Name": "x", "aws:k": "v"},
-        "remove": ["b", "Name", "aws:z", "a"],
-    }
-    assert tag_changes(action) == ({"a": "1"}, ["b"])
 
 
 # --------------------------------------------------------------------------- the adapter on moto
