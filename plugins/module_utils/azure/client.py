@@ -415,5 +415,14 @@ def parse_id(resource_id):
     return found
 
 
+def resource_group_of(desired, what="Azure resources"):
+    """The resource group ``desired`` (a portable shape) lives in; a ValidationError naming
+    ``azure.resource_group`` when it has none (``what``: e.g. "AKS clusters", for the message)."""
+    group = (desired.get("provider") or {}).get("resource_group")
+    if not group:
+        raise ValidationError("azure.resource_group", f"{what} live in a resource group; name it")
+    return group
+
+
 def resource_group_id(subscription, resource_group):
     return f"/subscriptions/{subscription}/resourceGroups/{resource_group}"

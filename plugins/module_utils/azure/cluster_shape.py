@@ -11,10 +11,13 @@ first one in System mode, the others in User mode).
 from __future__ import annotations
 
 import copy
+import functools
 import re
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client import CLOUD, parse_id
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import ValidationError
+from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client import (
+    resource_group_of as client_resource_group_of,
+)
 
 # AKS provisioningState -> portable status.
 STATUS = {
@@ -333,8 +336,5 @@ def failure_message(current):
     return f"{text}; failed node pools: {', '.join(failed)}" if failed else text
 
 
-def resource_group_of(desired):
-    group = (desired.get("provider") or {}).get("resource_group")
-    if not group:
-        raise ValidationError("azure.resource_group", "AKS clusters live in a resource group; name it")
-    return group
+# The resource group of a desired cluster; the error names azure.resource_group.
+resource_group_of = functools.partial(client_resource_group_of, what="AKS clusters")

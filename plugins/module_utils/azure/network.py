@@ -15,6 +15,7 @@ on the REST JSON (camelCase) the SDK models convert to and from.
 from __future__ import annotations
 
 import copy
+import functools
 from types import MappingProxyType
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client import (
@@ -23,12 +24,14 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client imp
     resource_group_id,
     to_wire,
 )
+from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client import (
+    resource_group_of as client_resource_group_of,
+)
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import perform
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     DENIED,
     NOT_FOUND,
     FabricError,
-    ValidationError,
     found_or,
     missing_means,
 )
@@ -115,12 +118,8 @@ def network_from_arm(vnet, desired=None):
     }
 
 
-def resource_group_of(desired):
-    """The resource group a desired network lives in (the planner requires it)."""
-    group = (desired.get("provider") or {}).get("resource_group")
-    if not group:
-        raise ValidationError("azure.resource_group", "Azure networks live in a resource group; name it")
-    return group
+# The resource group of a desired network; the error names azure.resource_group.
+resource_group_of = functools.partial(client_resource_group_of, what="Azure networks")
 
 
 # ----------------------------------------------------------------------------- adapter

@@ -318,3 +318,18 @@ def test_parse_id():
     }
     assert C.parse_id("/subscriptions/s1/resourcegroups/rg") == {"subscription": "s1", "resource_group": "rg"}
     assert C.parse_id(None) == {}
+
+
+def test_one_resource_group_rule_for_networks_and_clusters():
+    from ansible_collections.multicloud.fabric.plugins.module_utils.azure import cluster_shape, network  # noqa: PLC0415
+
+    assert C.resource_group_of({"provider": {"resource_group": "rg1"}}) == "rg1"
+    for of, text in ((network.resource_group_of, "Azure networks"), (cluster_shape.resource_group_of, "AKS clusters")):
+        assert of({"provider": {"resource_group": "rg2"}}) == "rg2"
+        for desired in ({}, {"provider": None}, {"provider": {"resource_group": ""}}):
+            with pytest.raises(E.ValidationError) as info:
+                of(desired)
+            assert (info.value.field, info.value.message) == (
+                "azure.resource_group",
+                f"{text} live in a resource group; name it",
+            )
