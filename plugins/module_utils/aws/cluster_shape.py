@@ -12,6 +12,11 @@ from __future__ import annotations
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.client import CLOUD, to_plain
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.tags import user_tags
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.kube import (
+    TAINT_EFFECT_FROM_API,
+    TAINT_EFFECT_TO_API,
+    minor_of,
+)
 
 # Portable status of an EKS cluster / node group status.
 CLUSTER_STATUS = {
@@ -31,8 +36,6 @@ NODEGROUP_STATUS = {
     "DELETE_FAILED": "FAILED",
     "DEGRADED": "FAILED",
 }
-TAINT_EFFECT_TO_EKS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
-TAINT_EFFECT_FROM_EKS = {value: key for key, value in TAINT_EFFECT_TO_EKS.items()}
 
 
 def cluster_status(status):
@@ -56,14 +59,6 @@ def health_message(obj):
     return "; ".join(part for part in parts if part)
 
 
-def version_minor(version):
-    """``"1.31"`` of ``"1.31"``, ``"1.31.4"`` or ``"v1.31.4-eks-abc"``; None stays None."""
-    if not version:
-        return None
-    parts = str(version).lstrip("v").split("-", 1)[0].split(".")
-    return ".".join(parts[:2])
-
-
 def aws_provider(desired):
     """The AWS part of a cluster's ``provider``: ``provider.aws`` when nested, else ``provider``."""
     provider = (desired or {}).get("provider") or {}
@@ -77,7 +72,7 @@ def aws_provider(desired):
 
 
 def taint_to_eks(taint):
-    out = {"key": taint["key"], "effect": TAINT_EFFECT_TO_EKS.get(taint["effect"], taint["effect"])}
+    out = {"key": taint["key"], "effect": TAINT_EFFECT_TO_API.get(taint["effect"], taint["effect"])}
     if taint.get("value") not in (None, ""):
         out["value"] = str(taint["value"])
     return out
@@ -87,7 +82,7 @@ def taint_from_eks(taint):
     return {
         "key": taint["key"],
         "value": taint.get("value") or "",
-        "effect": TAINT_EFFECT_FROM_EKS.get(taint.get("effect"), taint.get("effect")),
+        "effect": TAINT_EFFECT_FROM_API.get(taint.get("effect"), taint.get("effect")),
     }
 
 
@@ -132,7 +127,7 @@ def nodegroup_to_pool(nodegroup):
         ),
         "spot": nodegroup.get("capacityType") == "SPOT",
         "disk_size_gb": _disk_size(nodegroup.get("diskSize")),
-        "version": version_minor(nodegroup.get("version")),
+        "version": minor_of(nodegroup.get("version")),
         "status": nodegroup_status(nodegroup.get("status")),
         "provider_status": nodegroup.get("status"),
         "status_message": health_message(nodegroup),
@@ -151,7 +146,7 @@ def cluster_to_portable(cluster, nodegroups, region, desired=None):
         "region": region,
         "name": cluster["name"],
         "id": cluster.get("arn"),
-        "kubernetes_version": version_minor(version),
+        "kubernetes_version": minor_of(version),
         "version_full": f"{version}-{platform}" if version and platform else version,
         "endpoint_access": "public" if vpc.get("endpointPublicAccess", True) else "private",
         "tags": user_tags(cluster.get("tags")),

@@ -18,6 +18,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client imp
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client import (
     resource_group_of as client_resource_group_of,
 )
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.kube import minor_of
 
 # AKS provisioningState -> portable status.
 STATUS = {
@@ -46,7 +47,6 @@ CLUSTER_READ_ONLY = (
     "status",
 )
 POOL_READ_ONLY = ("provisioningState", "currentOrchestratorVersion", "nodeImageVersion", "eTag", "status")
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)")
 _TAINT = re.compile(r"^([^=:\s]+)(?:=([^:\s]*))?:(\w+)$")
 _DNS_PREFIX_BAD = re.compile(r"[^A-Za-z0-9-]")
 
@@ -56,12 +56,6 @@ def portable_status(provisioning_state):
     if not provisioning_state:
         return "UPDATING"
     return STATUS.get(str(provisioning_state).lower(), "UPDATING")
-
-
-def minor(version):
-    """``"1.31"`` for ``"1.31"``, ``"1.31.4"`` or ``"v1.31.4"``; None for None."""
-    found = _VERSION.match(str(version or "").strip())
-    return f"{int(found.group(1))}.{int(found.group(2))}" if found else None
 
 
 def format_taint(taint):
@@ -242,7 +236,7 @@ def pool_from_arm(pool):
         "taints": [t for t in taints if t is not None],
         "spot": str(profile.get("scaleSetPriority") or "").lower() == "spot",
         "disk_size_gb": profile.get("osDiskSizeGB"),
-        "version": minor(profile.get("orchestratorVersion") or profile.get("currentOrchestratorVersion")),
+        "version": minor_of(profile.get("orchestratorVersion") or profile.get("currentOrchestratorVersion")),
         "status": portable_status(state),
         "provider_status": state,
     }
@@ -288,7 +282,7 @@ def cluster_from_arm(cluster, pools=None, desired=None, ca_data=None):
         "cloud": CLOUD,
         "region": cluster.get("location"),
         "name": cluster.get("name"),
-        "kubernetes_version": minor(props.get("kubernetesVersion") or props.get("currentKubernetesVersion")),
+        "kubernetes_version": minor_of(props.get("kubernetesVersion") or props.get("currentKubernetesVersion")),
         "endpoint_access": "private" if access.get("enablePrivateCluster") else "public",
         "tags": dict(cluster.get("tags") or {}),
         "purge_tags": bool(desired.get("purge_tags", False)),

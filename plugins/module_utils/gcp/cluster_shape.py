@@ -30,6 +30,11 @@ from __future__ import annotations
 import re
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import ValidationError
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.kube import (
+    TAINT_EFFECT_FROM_API,
+    TAINT_EFFECT_TO_API,
+    minor_of,
+)
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.tags import check_tags
 from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.client import (
     resource_path,
@@ -54,13 +59,10 @@ POOL_STATUS = {
     "STOPPING": "DELETING",
     "ERROR": "FAILED",
 }
-TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
-_KUBE_EFFECTS = {value: key for key, value in TAINT_EFFECTS.items()}
 # Zones GKE spreads a regional cluster over when no locations are given.
 DEFAULT_REGIONAL_ZONES = 3
 INTERNAL_LABEL_PREFIX = "goog-"
 _ZONE = re.compile(r"^([a-z]+-[a-z]+\d+)-[a-z]$")
-_MINOR = re.compile(r"^v?(\d+)\.(\d+)")
 
 
 def is_zone(location):
@@ -76,11 +78,6 @@ def region_of(location):
 def default_zone_count(location):
     """Zones of a new cluster at ``location``: 1 for a zone, GKE's default 3 for a region."""
     return 1 if is_zone(location) else DEFAULT_REGIONAL_ZONES
-
-
-def minor_of(version):
-    found = _MINOR.match(str(version or ""))
-    return f"{int(found.group(1))}.{int(found.group(2))}" if found else None
 
 
 def per_zone(total, zones, field):
@@ -112,7 +109,11 @@ def _pool_field(index, key):
 
 def taints_body(taints):
     return [
-        {"key": t["key"], "value": t.get("value") or "", "effect": TAINT_EFFECTS.get(t.get("effect"), t.get("effect"))}
+        {
+            "key": t["key"],
+            "value": t.get("value") or "",
+            "effect": TAINT_EFFECT_TO_API.get(t.get("effect"), t.get("effect")),
+        }
         for t in taints or []
     ]
 
@@ -254,7 +255,7 @@ def pool_to_portable(pool, cluster=None):
             {
                 "key": t.get("key"),
                 "value": t.get("value") or "",
-                "effect": _KUBE_EFFECTS.get(t.get("effect"), t.get("effect")),
+                "effect": TAINT_EFFECT_FROM_API.get(t.get("effect"), t.get("effect")),
             }
             for t in config.get("taints") or []
         ),

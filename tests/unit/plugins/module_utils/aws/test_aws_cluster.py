@@ -136,12 +136,6 @@ def test_health_message_joins_codes_and_messages():
     assert S.health_message(obj) == "Ec2SubnetInvalidConfiguration: subnet has no public IPs; AccessDenied"
 
 
-def test_version_minor():
-    assert S.version_minor("1.31") == "1.31"
-    assert S.version_minor("v1.31.4-eks-5e0fdde") == "1.31"
-    assert S.version_minor(None) is None
-
-
 def test_aws_provider_accepts_flat_and_nested():
     flat = {"provider": {"role_arn": ROLE, "node_role_arn": NODE_ROLE, "security_group_ids": ["sg-1"]}}
     nested = {"provider": {"aws": flat["provider"], "gcp": {"project": "p"}}}

@@ -148,13 +148,6 @@ def test_status_mapping(state, status):
     assert S.portable_status(state) == status
 
 
-@pytest.mark.parametrize(
-    ("version", "expected"), [("1.31", "1.31"), ("1.31.4", "1.31"), ("v1.31.4", "1.31"), (None, None), ("x", None)]
-)
-def test_minor(version, expected):
-    assert S.minor(version) == expected
-
-
 def test_taints_round_trip():
     for taint in (
         {"key": "a", "value": "b", "effect": "NoSchedule"},
