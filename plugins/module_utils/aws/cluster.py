@@ -24,8 +24,6 @@ in :mod:`aws.node_pools`, kubeconfig users in :mod:`aws.credentials`.
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.client import CLOUD
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.cluster_shape import (
     aws_provider,
@@ -37,7 +35,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.aws.cluster_shap
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.credentials import eks_token, exec_user
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.node_pools import NodeGroups
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.tags import tag_updates
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import perform
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import CLUSTER_ACTIONS, perform
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     NotFoundError,
     ValidationError,
@@ -54,18 +52,7 @@ class Clusters(NodeGroups):
 
     # EKS lists cluster names only (ListClusters); each cluster takes its own DescribeCluster.
     lists_by_name = True
-    ACTIONS = MappingProxyType(
-        {
-            "create_cluster": "_create_cluster",
-            "upgrade_control_plane": "_upgrade_control_plane",
-            "upgrade_node_pool": "_upgrade_node_pool",
-            "create_node_pool": "_create_node_pool",
-            "update_node_pool": "_update_node_pool",
-            "delete_node_pool": "_delete_node_pool",
-            "update_tags": "_update_tags",
-            "delete_cluster": "_delete_cluster",
-        }
-    )
+    ACTIONS = CLUSTER_ACTIONS
 
     def __init__(self, conn):
         self.conn = conn

@@ -222,14 +222,7 @@ def label_changes(current, desired):
     current, desired = current or {}, desired or {}
     add = {str(k): str(v) for k, v in desired.items() if current.get(k) != v}
     remove = sorted(k for k in current if k not in desired)
-    if not add and not remove:
-        return None
-    change = {}
-    if add:
-        change["addOrUpdateLabels"] = add
-    if remove:
-        change["removeLabels"] = remove
-    return change
+    return _add_remove("Labels", add, remove)
 
 
 def taint_changes(current, desired):
@@ -245,14 +238,17 @@ def taint_changes(current, desired):
         if ident not in current or (current[ident].get("value") or "") != (t.get("value") or "")
     ]
     remove = [taint_to_eks(t) for ident, t in sorted(current.items()) if ident not in desired]
-    if not add and not remove:
-        return None
+    return _add_remove("Taints", add, remove)
+
+
+def _add_remove(what, add, remove):
+    """``{"addOrUpdate<what>": add, "remove<what>": remove}`` without the empty halves; None when both are."""
     change = {}
     if add:
-        change["addOrUpdateTaints"] = add
+        change[f"addOrUpdate{what}"] = add
     if remove:
-        change["removeTaints"] = remove
-    return change
+        change[f"remove{what}"] = remove
+    return change or None
 
 
 def nodegroup_update_request(cluster_name, current_pool, changes):

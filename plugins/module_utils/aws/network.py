@@ -25,8 +25,6 @@ The pure functions at the top translate between EC2 objects and the portable sha
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.client import CLOUD, to_plain
 from ansible_collections.multicloud.fabric.plugins.module_utils.aws.tags import (
     NAME_TAG,
@@ -35,7 +33,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.aws.tags import 
     tags_to_dict,
     user_tags,
 )
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import perform
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import NETWORK_ACTIONS, perform
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     ConflictError,
     NotFoundError,
@@ -179,15 +177,7 @@ def network_to_portable(vpc, subnets, internet_gateway, route_table, *, region, 
 class Networks:
     """Reads and changes AWS networks (VPCs) for the planner's actions."""
 
-    ACTIONS = MappingProxyType(
-        {
-            "create_network": "_create_network",
-            "create_subnet": "_create_subnet",
-            "delete_subnet": "_remove_subnet",
-            "update_tags": "_update_tags",
-            "delete_network": "_delete_network",
-        }
-    )
+    ACTIONS = NETWORK_ACTIONS
 
     def __init__(self, conn):
         self.conn = conn
@@ -480,10 +470,10 @@ class Networks:
         )
         self._ec2("AssociateRouteTable", {"RouteTableId": table_id, "SubnetId": subnet_id}, desired, resource)
 
-    def _remove_subnet(self, action, desired, current):
-        self._delete_subnet(action["subnet"], desired)
+    def _delete_subnet(self, action, desired, current):
+        self._remove_subnet(action["subnet"], desired)
 
-    def _delete_subnet(self, subnet, desired):
+    def _remove_subnet(self, subnet, desired):
         """Detach the subnet from its route table, then delete it (both skipped when gone)."""
         subnet_id = subnet["id"]
         resource = f"subnet {subnet.get('name') or subnet_id} of vpc {desired['name']}"
@@ -543,7 +533,7 @@ class Networks:
         for subnet in self._ec2_list(
             "DescribeSubnets", "Subnets", [{"Name": "vpc-id", "Values": [vpc_id]}], region=region, resource=resource
         ):
-            self._delete_subnet(subnet_to_portable(subnet), desired)
+            self._remove_subnet(subnet_to_portable(subnet), desired)
         gw_resource = f"internet gateway of vpc {name}"
         for gateway in self._ec2_list(
             "DescribeInternetGateways",

@@ -20,8 +20,6 @@ The mapping to and from the portable shape is in :mod:`azure.cluster_shape`, age
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client import CLOUD, to_wire
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.cluster_shape import (
     cluster_body,
@@ -33,7 +31,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.azure.cluster_sh
 )
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.credentials import KubeconfigUsers
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.node_pools import AgentPools
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import perform
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import CLUSTER_ACTIONS, perform
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     AUTH,
     DENIED,
@@ -52,18 +50,7 @@ class Clusters(AgentPools, KubeconfigUsers):
 
     # ManagedClusters_List returns whole clusters: list() is one call per scope.
     lists_by_name = False
-    ACTIONS = MappingProxyType(
-        {
-            "create_cluster": "_create_cluster",
-            "upgrade_control_plane": "_upgrade_control_plane",
-            "upgrade_node_pool": "_upgrade_node_pool",
-            "create_node_pool": "_create_node_pool",
-            "update_node_pool": "_update_node_pool",
-            "delete_node_pool": "_delete_node_pool",
-            "update_tags": "_update_tags",
-            "delete_cluster": "_delete_cluster",
-        }
-    )
+    ACTIONS = CLUSTER_ACTIONS
 
     def __init__(self, conn):
         self.conn = conn

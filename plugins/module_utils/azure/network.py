@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import functools
-from types import MappingProxyType
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client import (
     CLOUD,
@@ -27,7 +26,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client imp
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client import (
     resource_group_of as client_resource_group_of,
 )
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import perform
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import NETWORK_ACTIONS, perform
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     DENIED,
     NOT_FOUND,
@@ -132,15 +131,7 @@ class Networks:
     group kept because it still holds other resources).
     """
 
-    ACTIONS = MappingProxyType(
-        {
-            "create_network": "_create_network",
-            "create_subnet": "_create_subnet",
-            "delete_subnet": "_delete_subnet",
-            "update_tags": "_update_tags",
-            "delete_network": "_delete_network",
-        }
-    )
+    ACTIONS = NETWORK_ACTIONS
 
     def __init__(self, conn):
         self.conn = conn

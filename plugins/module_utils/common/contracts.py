@@ -17,6 +17,7 @@ planners produce (``network/spec.py``, ``cluster/spec.py``); an ``action`` is on
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Protocol
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import UnknownActionError
@@ -105,6 +106,31 @@ class Clusters(Protocol):
     def kube_user(self, current, mode="token"):
         """The kubeconfig ``user`` entry for ``current``: a credential made now (``token``) or an
         exec entry that makes one when used (``exec``)."""
+
+
+# The planners' action kinds -> the method of the adapter that performs one (taking the action, the
+# desired shape and the current one). Every cloud's adapter of a kind uses the same table.
+NETWORK_ACTIONS = MappingProxyType(
+    {
+        "create_network": "_create_network",
+        "create_subnet": "_create_subnet",
+        "delete_subnet": "_delete_subnet",
+        "update_tags": "_update_tags",
+        "delete_network": "_delete_network",
+    }
+)
+CLUSTER_ACTIONS = MappingProxyType(
+    {
+        "create_cluster": "_create_cluster",
+        "upgrade_control_plane": "_upgrade_control_plane",
+        "upgrade_node_pool": "_upgrade_node_pool",
+        "create_node_pool": "_create_node_pool",
+        "update_node_pool": "_update_node_pool",
+        "delete_node_pool": "_delete_node_pool",
+        "update_tags": "_update_tags",
+        "delete_cluster": "_delete_cluster",
+    }
+)
 
 
 def perform(adapter, cloud, what, action, *args):

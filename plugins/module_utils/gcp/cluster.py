@@ -14,9 +14,7 @@ The mapping to and from the portable shape is in :mod:`gcp.cluster_shape`, node 
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import perform
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import CLUSTER_ACTIONS, perform
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     NotFoundError,
     gone_is_done,
@@ -46,18 +44,7 @@ class Clusters(NodePools):
 
     # ListClusters returns whole clusters: list() is one call per project.
     lists_by_name = False
-    ACTIONS = MappingProxyType(
-        {
-            "create_cluster": "_create_cluster",
-            "upgrade_control_plane": "_upgrade_control_plane",
-            "upgrade_node_pool": "_upgrade_node_pool",
-            "create_node_pool": "_create_node_pool",
-            "update_node_pool": "_update_node_pool",
-            "delete_node_pool": "_delete_node_pool",
-            "update_tags": "_update_tags",
-            "delete_cluster": "_delete_cluster",
-        }
-    )
+    ACTIONS = CLUSTER_ACTIONS
 
     def __init__(self, conn):
         self.conn = conn

@@ -24,9 +24,8 @@ Google Cloud specifics of the mapping:
 from __future__ import annotations
 
 import re
-from types import MappingProxyType
 
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import perform
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.contracts import NETWORK_ACTIONS, perform
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     ValidationError,
     gone_is_done,
@@ -131,15 +130,7 @@ def network_to_portable(network, subnets, *, region, project, desired=None):
 class Networks:
     """The portable network interface over Compute Engine v1."""
 
-    ACTIONS = MappingProxyType(
-        {
-            "create_network": "_create_network",
-            "create_subnet": "_create_subnet",
-            "delete_subnet": "_delete_subnet",
-            "update_tags": "_update_tags",
-            "delete_network": "_delete_network",
-        }
-    )
+    ACTIONS = NETWORK_ACTIONS
 
     def __init__(self, conn):
         self.conn = conn
