@@ -136,55 +136,34 @@ class Clusters(AgentPools, KubeconfigUsers):
         group = resource_group_of(desired)
         self._pollers[self._key(group, desired["name"])] = perform(self, CLOUD, "cluster", action, desired, current)
 
-    def _create_cluster(self, action, desired, current):
+    def _start(self, desired, method, call, *args, pool=None):
+        """Begin the ARM long-running ``method(group, name, *args)`` for ``desired`` (its agent pool
+        ``pool`` when given); ``(poller, resource, call)`` for :meth:`wait`."""
         group, name = resource_group_of(desired), desired["name"]
-        call, resource = "ManagedClusters_CreateOrUpdate", self._resource(group, name)
-        poller = self.conn.begin(
-            self.conn.containerservice.managed_clusters.begin_create_or_update,
-            group,
-            name,
-            cluster_body(desired),
-            resource=resource,
-            call=call,
-        )
-        return poller, resource, call
+        resource = self._resource(group, name, pool)
+        return self.conn.begin(method, group, name, *args, resource=resource, call=call), resource, call
+
+    def _create_cluster(self, action, desired, current):
+        ops = self.conn.containerservice.managed_clusters
+        return self._start(desired, ops.begin_create_or_update, "ManagedClusters_CreateOrUpdate", cluster_body(desired))
 
     def _upgrade_control_plane(self, action, desired, current):
         group, name = resource_group_of(desired), desired["name"]
         ops = self.conn.containerservice.managed_clusters
-        call, resource = "ManagedClusters_CreateOrUpdate", self._resource(group, name)
-        model = self.conn.call(ops.get, group, name, resource=resource, call="ManagedClusters_Get")
-        poller = self.conn.begin(
-            ops.begin_create_or_update,
-            group,
-            name,
-            upgrade_body(to_wire(model), action["version"]),
-            resource=resource,
-            call=call,
-        )
-        return poller, resource, call
+        model = self.conn.call(ops.get, group, name, resource=self._resource(group, name), call="ManagedClusters_Get")
+        body = upgrade_body(to_wire(model), action["version"])
+        return self._start(desired, ops.begin_create_or_update, "ManagedClusters_CreateOrUpdate", body)
 
     def _update_tags(self, action, desired, current):
-        group, name = resource_group_of(desired), desired["name"]
-        call, resource = "ManagedClusters_UpdateTags", self._resource(group, name)
-        poller = self.conn.begin(
-            self.conn.containerservice.managed_clusters.begin_update_tags,
-            group,
-            name,
-            {"tags": dict(action["tags"])},
-            resource=resource,
-            call=call,
-        )
-        return poller, resource, call
+        ops = self.conn.containerservice.managed_clusters
+        return self._start(desired, ops.begin_update_tags, "ManagedClusters_UpdateTags", {"tags": dict(action["tags"])})
 
     def _delete_cluster(self, action, desired, current):
-        group, name = resource_group_of(desired), desired["name"]
-        call, resource = "ManagedClusters_Delete", self._resource(group, name)
-        poller = self.conn.begin(
-            self.conn.containerservice.managed_clusters.begin_delete, group, name, resource=resource, call=call
+        started = self._start(
+            desired, self.conn.containerservice.managed_clusters.begin_delete, "ManagedClusters_Delete"
         )
         self._ca_cache.pop(str((current or {}).get("id") or "").lower(), None)
-        return poller, resource, call
+        return started
 
     def wait(self, desired, action, deadline):
         """Block until ``action``'s operation finished and the cluster and its pools are Succeeded.

@@ -20,7 +20,8 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors im
 
 
 class AgentPools:
-    """Agent pool reads and actions; mixed into ``Clusters`` (``self.conn``, ``self._resource``)."""
+    """Agent pool reads and actions; mixed into ``Clusters`` (``self.conn``, ``self._resource``,
+    ``self._start``)."""
 
     @missing_means(None)
     def _pools(self, group, name):
@@ -36,14 +37,12 @@ class AgentPools:
     def _change_pool(self, action, desired, body_of):
         """PUT the agent pool ``action["pool"]`` with ``body_of(current REST JSON)``."""
         group, name, pool = resource_group_of(desired), desired["name"], action["pool"]
-        cs = self.conn.containerservice
-        call = "AgentPools_CreateOrUpdate"
+        ops = self.conn.containerservice.agent_pools
         resource = self._resource(group, name, pool)
-        model = to_wire(self.conn.call(cs.agent_pools.get, group, name, pool, resource=resource, call="AgentPools_Get"))
-        poller = self.conn.begin(
-            cs.agent_pools.begin_create_or_update, group, name, pool, body_of(model), resource=resource, call=call
+        model = to_wire(self.conn.call(ops.get, group, name, pool, resource=resource, call="AgentPools_Get"))
+        return self._start(
+            desired, ops.begin_create_or_update, "AgentPools_CreateOrUpdate", pool, body_of(model), pool=pool
         )
-        return poller, resource, call
 
     def _upgrade_node_pool(self, action, desired, current):
         return self._change_pool(action, desired, lambda model: pool_version_body(model, action["version"]))
@@ -52,35 +51,18 @@ class AgentPools:
         return self._change_pool(action, desired, lambda model: pool_update_body(model, action.get("changes") or {}))
 
     def _create_node_pool(self, action, desired, current):
-        group, name, pool = resource_group_of(desired), desired["name"], action["pool"]
-        call = "AgentPools_CreateOrUpdate"
-        resource = self._resource(group, name, pool["name"])
+        pool = action["pool"]
         subnets = (desired.get("network") or {}).get("subnet_ids") or ((current or {}).get("network") or {}).get(
             "subnet_ids"
         )
         profile = pool_profile(pool, mode="User", subnet_id=(subnets or [None])[0])
         profile.pop("name")
-        poller = self.conn.begin(
-            self.conn.containerservice.agent_pools.begin_create_or_update,
-            group,
-            name,
-            pool["name"],
-            {"properties": profile},
-            resource=resource,
-            call=call,
+        ops = self.conn.containerservice.agent_pools
+        body = {"properties": profile}
+        return self._start(
+            desired, ops.begin_create_or_update, "AgentPools_CreateOrUpdate", pool["name"], body, pool=pool["name"]
         )
-        return poller, resource, call
 
     def _delete_node_pool(self, action, desired, current):
-        group, name = resource_group_of(desired), desired["name"]
-        call = "AgentPools_Delete"
-        resource = self._resource(group, name, action["pool"])
-        poller = self.conn.begin(
-            self.conn.containerservice.agent_pools.begin_delete,
-            group,
-            name,
-            action["pool"],
-            resource=resource,
-            call=call,
-        )
-        return poller, resource, call
+        ops = self.conn.containerservice.agent_pools
+        return self._start(desired, ops.begin_delete, "AgentPools_Delete", action["pool"], pool=action["pool"])
