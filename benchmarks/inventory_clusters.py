@@ -52,12 +52,12 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 from botocore.config import Config
 from google.cloud import container_v1
 from google.oauth2 import service_account
-from mc_sandbox.aws import AwsCloud
-from mc_sandbox.azure import AzureCloud
-from mc_sandbox.faults import FaultManager, FaultRule
-from mc_sandbox.gcp import GcpCloud
-from mc_sandbox.pki import sandbox_tls
-from mc_sandbox.runtime import CloudContext, ClusterHandle, cluster_key
+from mc_sandbox.clouds.aws.server import AwsCloud
+from mc_sandbox.clouds.azure.server import AzureCloud
+from mc_sandbox.clouds.gcp.server import GcpCloud
+from mc_sandbox.core.faults import FaultManager, FaultRule
+from mc_sandbox.core.runtime import CloudContext, ClusterHandle, cluster_key
+from mc_sandbox.k8s.pki import sandbox_tls
 
 CHECKOUT = pathlib.Path(__file__).resolve().parents[1]
 BIN = pathlib.Path(sys.executable).parent

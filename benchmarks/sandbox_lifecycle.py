@@ -20,9 +20,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import yaml
-from mc_sandbox import procs
-from mc_sandbox.aws_auth import eks_token
-from mc_sandbox.clients import aws_session, eks_subnets, kube_api, ready_nodes
+from mc_sandbox.clouds.aws.auth import eks_token
+from mc_sandbox.core import procs
+from mc_sandbox.core.clients import aws_session, eks_subnets, kube_api, ready_nodes
 
 MC_SANDBOX = pathlib.Path(sys.executable).parent / "mc-sandbox"
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1")

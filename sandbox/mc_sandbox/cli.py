@@ -12,8 +12,8 @@ import time
 
 import requests
 
-from mc_sandbox import config, procs
-from mc_sandbox.daemon import DAEMON, ENDPOINTS
+from mc_sandbox.core import config, procs
+from mc_sandbox.core.daemon import DAEMON, ENDPOINTS
 
 UP_TIMEOUT = 180.0
 
@@ -162,27 +162,17 @@ def cmd_reset(args) -> int:
     return 0
 
 
+def _fields(args, *names: str, **renamed: str) -> dict:
+    """The admin API's body from parsed arguments: `names` as they are, `renamed` field=argument."""
+    return {**{name: getattr(args, name) for name in names}, **{f: getattr(args, a) for f, a in renamed.items()}}
+
+
 def cmd_fault(args) -> int:
     if args.fault == "add":
-        rule = {
-            "cloud": args.cloud,
-            "operation": args.operation,
-            "region": args.region,
-            "error_rate": args.rate,
-            "statuses": args.status or [429],
-            "retry_after": args.retry_after,
-            "latency_ms": args.latency_ms,
-        }
-        result = _admin("POST", "/faults", rule)
+        rule = _fields(args, "cloud", "operation", "region", "retry_after", "latency_ms", error_rate="rate")
+        result = _admin("POST", "/faults", {**rule, "statuses": args.status or [429]})
     elif args.fault == "fail-create":
-        rule = {
-            "cloud": args.cloud,
-            "region": args.region,
-            "name": args.name,
-            "message": args.message,
-            "count": args.count,
-        }
-        result = _admin("POST", "/faults/fail-create", rule)
+        result = _admin("POST", "/faults/fail-create", _fields(args, "cloud", "region", "name", "message", "count"))
     elif args.fault == "region-down":
         cloud, _, region = args.target.partition("/")
         if not region:
@@ -195,7 +185,7 @@ def cmd_fault(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    from mc_sandbox.daemon import serve  # noqa: PLC0415 - only the daemon needs the cloud emulators
+    from mc_sandbox.core.daemon import serve  # noqa: PLC0415 - only the daemon needs the cloud emulators
 
     serve(pathlib.Path(args.binary), pathlib.Path(args.kwok_config))
     return 0

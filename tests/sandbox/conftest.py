@@ -12,8 +12,8 @@ import sys
 
 import pytest
 import yaml
-from mc_sandbox import procs
-from mc_sandbox.faults import FaultManager
+from mc_sandbox.core import procs
+from mc_sandbox.core.faults import FaultManager
 from support import FakeRuntime
 
 MC_SANDBOX = pathlib.Path(sys.executable).parent / "mc-sandbox"

@@ -6,10 +6,11 @@ import pathlib
 import threading
 import time
 
-from mc_sandbox.runtime import ClusterHandle
+from mc_sandbox.core.runtime import ClusterHandle
 
-# The official API specifications, in ../shared beside the checkout (as CI lays it out).
-SPECS = pathlib.Path(__file__).resolve().parents[3] / "shared" / "specs"
+# The checkout, and the official API specifications in ../shared beside it (as CI lays it out).
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SPECS = ROOT.parent / "shared" / "specs"
 CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBsandboxtest\n-----END CERTIFICATE-----\n"
 
 

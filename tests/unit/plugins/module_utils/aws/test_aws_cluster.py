@@ -370,7 +370,7 @@ def test_eks_token_is_a_presigned_get_caller_identity_bound_to_the_cluster():
 
 def test_eks_token_passes_the_sandbox_verifier_for_its_cluster_only():
     """The sandbox checks SigV4 like EKS: a token made here must verify, for this cluster only."""
-    auth = pytest.importorskip("mc_sandbox.aws_auth")
+    auth = pytest.importorskip("mc_sandbox.clouds.aws.auth")
     sts = _sts("http://127.0.0.1:4566")
     token = K.eks_token(sts, "prod")
 

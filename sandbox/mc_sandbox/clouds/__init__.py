@@ -1,0 +1,1 @@
+"""One package per emulated cloud: its authentication, API handlers and models."""

@@ -1,0 +1,1 @@
+"""AWS: moto extended with EKS behaviour and EKS authentication."""

@@ -1,0 +1,1 @@
+"""Azure: Entra ID and Azure Resource Manager (AKS, networking)."""

@@ -1,0 +1,1 @@
+"""Google Cloud: OAuth2, GKE v1 and Compute v1."""
