@@ -7,7 +7,8 @@
 # go.sum, the Go sources here, the Go toolchain version and target, and the
 # build flags below. So a warm call is a hash and a file test, and changing a
 # pin (or Go) rebuilds into a new directory while the old binary stays usable.
-# Old entries are not pruned: each is ~160 MB, delete <cache>/kube/* freely.
+# Each entry is ~120 MB: every run keeps this key's and the one used before it
+# (so going back one pin costs nothing) and deletes the older ones.
 #
 #   MC_SANDBOX_CACHE  cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/multicloud-fabric)
 #   GO                go command (default: go on PATH, else /usr/local/go/bin/go)
@@ -57,8 +58,31 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd -P)
 bin="$dir/mc-kube"
 
+# Keeps this key's entry and the most recently used other one; deletes the rest,
+# except an entry whose build is in progress (a temporary file younger than the
+# two hours after which leftovers count as abandoned, see below).
+prune() {
+  local entry kept=0
+  touch "$dir"
+  # newest first; the keys are hex, so the names need no quoting
+  for entry in $(cd "$root/kube" && ls -1dt -- */ 2>/dev/null); do
+    entry=${entry%/}
+    [[ $entry == "$key" ]] && continue
+    if [[ -n $(find "$root/kube/$entry" -maxdepth 1 -name '.mc-kube.tmp.*' -mmin -120 -print -quit 2>/dev/null) ]]; then
+      continue
+    fi
+    if ((kept == 0)); then
+      kept=1
+      continue
+    fi
+    log "removing the old cached binary $root/kube/$entry"
+    rm -rf -- "${root:?}/kube/$entry"
+  done
+}
+
 if [[ -x $bin ]]; then
   log "using cached mc-kube $bin"
+  prune
   printf '%s\n' "$bin"
   exit 0
 fi
@@ -122,5 +146,6 @@ build_pid=
 
 chmod 0755 "$tmp"
 mv -f "$tmp" "$bin"
+prune
 log "built $bin ($(du -h "$bin" | cut -f1)) in $((SECONDS - start))s (compile $((SECONDS - build_start))s)"
 printf '%s\n' "$bin"

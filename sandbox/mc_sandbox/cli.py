@@ -11,6 +11,7 @@ import sys
 import time
 
 import requests
+import yaml
 
 from mc_sandbox.core import config, procs
 from mc_sandbox.core.daemon import DAEMON, ENDPOINTS
@@ -38,11 +39,20 @@ def _daemon_info() -> dict | None:
     return info
 
 
+def _admin_headers() -> dict:
+    """The admin token from endpoints.yml (mode 0600, so only its owner can change the sandbox)."""
+    try:
+        token = yaml.safe_load((config.state_dir() / ENDPOINTS).read_text())["admin_token"]
+    except (OSError, ValueError, TypeError, KeyError, yaml.YAMLError):
+        return {}
+    return {"Authorization": f"Bearer {token}"}
+
+
 def _admin(method: str, path: str, body: dict | None = None, info: dict | None = None) -> dict:
     info = info or _daemon_info()
     if info is None:
         raise SystemExit("error: the sandbox is not running (start it with: mc-sandbox up)")
-    response = requests.request(method, info["admin_url"] + path, json=body, timeout=600)
+    response = requests.request(method, info["admin_url"] + path, json=body, headers=_admin_headers(), timeout=600)
     data = response.json()
     if response.status_code >= 400:
         raise SystemExit(f"error: {data.get('error', response.text)}")
@@ -130,7 +140,7 @@ def cmd_down(args) -> int:
         return 0
     _say("stopping the sandbox")
     try:
-        requests.post(info["admin_url"] + "/shutdown", timeout=10)
+        requests.post(info["admin_url"] + "/shutdown", headers=_admin_headers(), timeout=10)
     except requests.RequestException:
         pass  # a dead or wedged daemon is handled by signalling its process group below
     deadline = time.monotonic() + 30

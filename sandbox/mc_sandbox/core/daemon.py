@@ -2,16 +2,20 @@
 
 `mc-sandbox up` starts it in a session of its own; it writes `endpoints.yml` (every endpoint,
 CA bundle and credential, mode 0600) and `daemon.json` in the state directory, and serves a small
-admin API on loopback that the CLI uses for status, faults, reset and shutdown.
+admin API on loopback that the CLI uses for status, faults, reset and shutdown. Every request that
+changes something (faults, reset, shutdown) needs the `admin_token` of endpoints.yml as a bearer
+token; without it the answer is 401 and nothing changes.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
 import pathlib
 import random
+import secrets
 import signal
 import threading
 import time
@@ -60,6 +64,7 @@ class Sandbox:
         self.stopped = threading.Event()  # set once everything has stopped
         self._stopping = threading.Event()
         self._admin: ThreadingHTTPServer | None = None
+        self.admin_token = secrets.token_urlsafe(32)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -72,6 +77,7 @@ class Sandbox:
         admin_url = f"http://{LOOPBACK}:{self._admin.server_address[1]}"
         endpoints = {
             "admin_url": admin_url,
+            "admin_token": self.admin_token,
             "state_dir": str(self.state),
             "time_factor": self.time_factor,
             "kubernetes_version": self.kube.git_version,
@@ -156,7 +162,23 @@ class Sandbox:
                 else:
                     self._reply(404, {"error": f"no such path {self.path}"})
 
+            def _authorized(self) -> bool:
+                """Whether the request carries the admin token; if not, it is answered 401."""
+                scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+                if scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), sandbox.admin_token.encode()):
+                    return True
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))  # unread, it would reset the connection
+                reply_json(
+                    self,
+                    401,
+                    {"error": f"{self.command} {self.path} needs the admin_token of {ENDPOINTS} as a bearer token"},
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+                return False
+
             def do_POST(self):
+                if not self._authorized():
+                    return
                 try:
                     body = read_json(self)
                     if self.path == "/faults":
@@ -180,6 +202,8 @@ class Sandbox:
                     self._reply(400, {"error": str(exc)})
 
             def do_DELETE(self):
+                if not self._authorized():
+                    return
                 if self.path == "/faults":
                     sandbox.faults.clear()
                     self._reply(200, sandbox.faults.snapshot())

@@ -6,11 +6,13 @@ import json
 from http.server import BaseHTTPRequestHandler
 
 
-def reply_json(handler: BaseHTTPRequestHandler, status: int, body) -> None:
+def reply_json(handler: BaseHTTPRequestHandler, status: int, body, headers: dict | None = None) -> None:
     data = json.dumps(body, default=str).encode()
     handler.send_response(status)
     handler.send_header("Content-Type", "application/json")
     handler.send_header("Content-Length", str(len(data)))
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
     handler.end_headers()
     handler.wfile.write(data)
 
