@@ -18,7 +18,7 @@ help:
 	@echo "make sandbox-tests the sandbox's own tests (real control planes; builds binaries once)"
 	@echo "make sanity       ansible-test sanity on the built collection"
 	@echo "make integration  integration targets against the sandbox"
-	@echo "make build        build the collection tarball"
+	@echo "make build        build the collection tarball and the mc-sandbox wheel (DIST=dir)"
 	@echo "make sandbox-up / sandbox-down / sandbox-status   the local rehearsal clouds"
 	@echo "make clean        remove build and test outputs (keeps .venv)"
 	@echo "make distclean    clean, and remove .venv and .collections"
@@ -65,7 +65,7 @@ sandbox-tests: sandbox-binaries
 	$(call pytest,tests/sandbox)
 
 sandbox-binaries: bootstrap
-	@sandbox/kube/build.sh >/dev/null
+	@sandbox/mc_sandbox/kube/build.sh >/dev/null
 
 sandbox-up: sandbox-binaries
 	@mc-sandbox up
@@ -82,11 +82,16 @@ sanity: bootstrap
 integration: bootstrap
 	@scripts/integration.sh
 
+# The collection tarball and, next to it, the wheel of the mc-sandbox package that the sandbox
+# role runs (the tarball does not hold it); DIST=dir puts both there.
+DIST ?= $(CURDIR)
 build: bootstrap
-	ansible-galaxy collection build --force .
+	ansible-galaxy collection build --force --output-path "$(DIST)" .
+	python -m pip wheel --disable-pip-version-check --quiet --no-deps --wheel-dir "$(DIST)" ./sandbox
+	rm -rf sandbox/build
 
 clean:
-	rm -rf .cache tests/output multicloud-fabric-*.tar.gz .pytest_cache .ruff_cache
+	rm -rf .cache tests/output multicloud-fabric-*.tar.gz mc_sandbox-*.whl .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +
 
 distclean: clean

@@ -62,7 +62,8 @@ def _admin(method: str, path: str, body: dict | None = None, info: dict | None =
 def build_binaries() -> str:
     """Build (or reuse from the cache) the mc-kube binary; returns its path."""
     script = config.KUBE_SOURCE / "build.sh"
-    result = subprocess.run([str(script)], stdout=subprocess.PIPE, text=True, check=False)  # noqa: S603
+    # through bash: an installed package's copy need not keep its executable bit
+    result = subprocess.run(["bash", str(script)], stdout=subprocess.PIPE, text=True, check=False)  # noqa: S603, S607
     if result.returncode != 0:
         raise SystemExit(f"error: building the Kubernetes binaries failed ({script}, exit {result.returncode})")
     return result.stdout.strip().splitlines()[-1]

@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import pathlib
 
-# sandbox/mc_sandbox/core/config.py -> the checkout
-CHECKOUT = pathlib.Path(__file__).resolve().parents[3]
-KUBE_SOURCE = CHECKOUT / "sandbox" / "kube"
+PACKAGE = pathlib.Path(__file__).resolve().parents[1]
+# The Go module of the Kubernetes binary and its build script ship inside the package, so an
+# installed sandbox builds (or finds in the cache) the same binary as a checkout.
+KUBE_SOURCE = PACKAGE / "kube"
+# The collection's checkout when the package runs from one (sandbox/mc_sandbox/), else None.
+_TOP = PACKAGE.parents[1]
+CHECKOUT = _TOP if (_TOP / "galaxy.yml").is_file() and _TOP / "sandbox" / "mc_sandbox" == PACKAGE else None
 
 STATE_ENV = "MC_SANDBOX_DIR"
 TIME_FACTOR_ENV = "MC_SANDBOX_TIME_FACTOR"
@@ -20,8 +24,14 @@ DEFAULT_TIME_FACTOR = 1 / 60
 
 
 def state_dir() -> pathlib.Path:
-    """The one directory holding all sandbox state (default: .sandbox/ in the checkout)."""
-    return pathlib.Path(os.environ.get(STATE_ENV) or CHECKOUT / ".sandbox").resolve()
+    """The one directory holding all sandbox state: MC_SANDBOX_DIR, else .sandbox/ in the checkout,
+    else multicloud-fabric/sandbox under XDG_STATE_HOME (~/.local/state) for an installed package."""
+    if os.environ.get(STATE_ENV):
+        return pathlib.Path(os.environ[STATE_ENV]).resolve()
+    if CHECKOUT is not None:
+        return (CHECKOUT / ".sandbox").resolve()
+    base = pathlib.Path(os.environ.get("XDG_STATE_HOME") or pathlib.Path.home() / ".local" / "state")
+    return (base / "multicloud-fabric" / "sandbox").resolve()
 
 
 def cache_dir() -> pathlib.Path:

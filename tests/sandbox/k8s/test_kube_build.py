@@ -1,4 +1,4 @@
-"""sandbox/kube/build.sh's cache: the current pin's binary and one previous stay, older ones go."""
+"""mc_sandbox/kube/build.sh's cache: the current pin's binary and one previous stay, older ones go."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ NODEGROUP_VERSION_UPDATE_SECONDS = 600
 NODEGROUP_DELETE_SECONDS = 300
 
 # The version EKS gets when CreateCluster names none: the minor the sandbox's control planes run
-# (k8s.io/kubernetes in sandbox/kube/go.mod), so the two agree by default.
+# (k8s.io/kubernetes in mc_sandbox/kube/go.mod), so the two agree by default.
 DEFAULT_VERSION = "1.33"
 DEFAULT_INSTANCE_TYPE = "t3.medium"
 # Release versions look like EKS AMI releases: <kubernetes version>.<patch>-<build date>.
