@@ -208,6 +208,27 @@ class Connection(BaseConnection):
 
         return self.call(invoke, resource=resource, call=operation)
 
+    # ------------------------------------------------------------------ credentials
+
+    def assume_role(self, role_arn, session_name):
+        """These provider options with the temporary credentials of ``role_arn`` (STS ``AssumeRole``
+        with this connection's credentials) in place of its own: keys and session token set, the
+        profile cleared. Failures are typed errors naming the role."""
+        response = self.api(
+            "sts",
+            "AssumeRole",
+            {"RoleArn": role_arn, "RoleSessionName": session_name},
+            resource=f"role {role_arn}",
+        )
+        credentials = response["Credentials"]
+        return dict(
+            self.params,
+            aws_access_key=credentials["AccessKeyId"],
+            aws_secret_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            aws_profile=None,
+        )
+
     # ------------------------------------------------------------------ locations
 
     def locations(self, service="ec2"):

@@ -120,6 +120,44 @@ def test_profile_from_the_config_file_is_used(retrier, tmp_path):
     assert conn.session.get_credentials().access_key == "AKIAPROFILE000000001"
 
 
+def test_assume_role_gives_the_options_of_the_roles_temporary_credentials(retrier, tmp_path):
+    (tmp_path / "credentials").write_text("[ops]\naws_access_key_id = AKIAPROFILE000000001\naws_secret_access_key = x")
+    conn = Connection({"aws_profile": "ops", "aws_endpoint_url": "http://127.0.0.1:4566"}, retrier, "eu-west-1")
+    role = "arn:aws:iam::123456789012:role/inventory"
+    issued = {
+        "AccessKeyId": "ASIAROLEKEY000000001",
+        "SecretAccessKey": "role-secret-value-0001",
+        "SessionToken": "role-session-token-0001",
+        "Expiration": datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC),
+    }
+    with Stubber(conn.sts) as stub:
+        stub.add_response(
+            "assume_role",
+            {"Credentials": issued, "AssumedRoleUser": {"AssumedRoleId": "AROA000000000:s", "Arn": role}},
+            {"RoleArn": role, "RoleSessionName": "inventory-run"},
+        )
+        params = conn.assume_role(role, "inventory-run")
+    assert params["aws_access_key"] == "ASIAROLEKEY000000001"
+    assert params["aws_secret_key"] == "role-secret-value-0001"
+    assert params["aws_session_token"] == "role-session-token-0001"
+    # The profile's credentials are replaced, the endpoint and CA settings are kept.
+    assert params["aws_profile"] is None and params["aws_endpoint_url"] == "http://127.0.0.1:4566"
+    assert conn.params == {"aws_profile": "ops", "aws_endpoint_url": "http://127.0.0.1:4566"}, "its own are unchanged"
+    assembled = Connection(params, retrier, "eu-west-1").session.get_credentials()
+    assert (assembled.access_key, assembled.token) == ("ASIAROLEKEY000000001", "role-session-token-0001")
+
+
+def test_assume_role_denied_is_a_typed_error_naming_the_role_and_no_secret(retrier):
+    conn = connection(retrier)
+    role = "arn:aws:iam::123456789012:role/forbidden"
+    with Stubber(conn.sts) as stub:
+        stub.add_client_error("assume_role", "AccessDenied", "not authorized to perform sts:AssumeRole", 403)
+        with pytest.raises(E.PermissionDeniedError) as info:
+            conn.assume_role(role, "inventory-run")
+    assert info.value.call == "AssumeRole" and role in info.value.resource
+    assert KEYS["aws_secret_key"] not in str(info.value)
+
+
 def test_missing_sdk_is_a_validation_error_naming_the_package(retrier, monkeypatch):
     monkeypatch.setattr(aws_client, "HAS_BOTO3", False)
     monkeypatch.setattr(aws_client, "BOTO3_IMPORT_ERROR", ImportError("No module named 'boto3'"))
