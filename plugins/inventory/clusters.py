@@ -17,8 +17,10 @@ description:
   - Regions, projects and subscriptions are listed concurrently (O(max_workers) at a time). One
     that cannot be listed (unreachable, missing permission) gives a warning naming it and the rest
     of the inventory still loads, unless O(strict_permissions=true).
-  - Credentials come from the options below or the same environment variables the modules read;
-    they never appear in host variables or in the cache.
+  - Credentials come from each cloud's section, else from the top-level options below, which Ansible's
+    configuration reads from the inventory file, the same environment variables the modules read, or
+    C(ansible.cfg) (section C([multicloud_fabric_clusters]), for the options that are not secrets); they
+    never appear in host variables or in the cache.
   - The configuration file name must end with C(clusters.yml) or C(clusters.yaml)
     (for example C(prod.clusters.yml) or C(prod.mc_clusters.yml)).
 author:
@@ -36,8 +38,9 @@ options:
     description:
       - List EKS clusters. Omit to skip AWS.
       - Keys are the provider options of the modules without the C(aws_) prefix (C(access_key), C(secret_key),
-        C(session_token), C(profile), C(endpoint_url), C(ca_bundle)); unset keys fall back to the same
-        environment variables (E(AWS_ACCESS_KEY_ID), E(AWS_PROFILE), ...).
+        C(session_token), C(profile), C(endpoint_url), C(ca_bundle)); a key not set here takes the value of the
+        top-level option of the same name with the prefix (O(aws_access_key), ...), which reads the same
+        environment variables as the modules.
       - C(regions), the regions to list; all regions enabled for the account when not set.
       - C(assume_role_arn), a role to assume first (with C(assume_role_session_name)).
       - Values may be templates (lookups, vault variables).
@@ -46,8 +49,8 @@ options:
     description:
       - List GKE clusters. Omit to skip Google Cloud.
       - Keys are the provider options without the C(gcp_) prefix (C(project), C(service_account_file),
-        C(service_account_contents), C(access_token), C(scopes), C(api_endpoint), C(ca_bundle)), falling back to
-        the same environment variables.
+        C(service_account_contents), C(access_token), C(scopes), C(api_endpoint), C(ca_bundle)); a key not set here
+        takes the value of the top-level option O(gcp_project), ... .
       - C(projects), the projects to list (default C(project)); C(locations), regions or zones to keep (all
         when not set).
     type: dict
@@ -55,11 +58,162 @@ options:
     description:
       - List AKS clusters. Omit to skip Azure.
       - Keys are the provider options without the C(azure_) prefix (C(subscription_id), C(tenant_id),
-        C(client_id), C(client_secret), C(auth_source), C(base_url), C(authority_host), C(ca_bundle)), falling back
-        to the same environment variables.
+        C(client_id), C(client_secret), C(auth_source), C(base_url), C(authority_host), C(ca_bundle)); a key not
+        set here takes the value of the top-level option O(azure_subscription_id), ... .
       - C(subscriptions), the subscriptions to list (default C(subscription_id)); C(resource_groups), only these
         groups (the whole subscription when not set); C(locations), locations to keep.
     type: dict
+  aws_access_key:
+    description: AWS access key ID, for the keys the O(aws) section does not set.
+    type: str
+    env:
+      - name: AWS_ACCESS_KEY_ID
+  aws_secret_key:
+    description: AWS secret access key. Never shown in host variables, the cache or messages.
+    type: str
+    env:
+      - name: AWS_SECRET_ACCESS_KEY
+  aws_session_token:
+    description: Session token of temporary AWS credentials. Never shown.
+    type: str
+    env:
+      - name: AWS_SESSION_TOKEN
+  aws_profile:
+    description: Named profile of the AWS shared config and credentials files.
+    type: str
+    env:
+      - name: AWS_PROFILE
+    ini:
+      - section: multicloud_fabric_clusters
+        key: aws_profile
+  aws_endpoint_url:
+    description: URL that replaces every AWS service endpoint (a private endpoint, an emulator, the sandbox).
+    type: str
+    env:
+      - name: AWS_ENDPOINT_URL
+    ini:
+      - section: multicloud_fabric_clusters
+        key: aws_endpoint_url
+  aws_ca_bundle:
+    description: PEM file of certificate authorities to trust for the AWS endpoints.
+    type: path
+    env:
+      - name: AWS_CA_BUNDLE
+    ini:
+      - section: multicloud_fabric_clusters
+        key: aws_ca_bundle
+  gcp_project:
+    description: Google Cloud project, the default of the O(gcp) section's C(projects).
+    type: str
+    env:
+      - name: GCP_PROJECT
+      - name: GOOGLE_CLOUD_PROJECT
+      - name: CLOUDSDK_CORE_PROJECT
+    ini:
+      - section: multicloud_fabric_clusters
+        key: gcp_project
+  gcp_service_account_file:
+    description: Path of a service-account key file (JSON).
+    type: path
+    env:
+      - name: GCP_SERVICE_ACCOUNT_FILE
+      - name: GOOGLE_APPLICATION_CREDENTIALS
+    ini:
+      - section: multicloud_fabric_clusters
+        key: gcp_service_account_file
+  gcp_service_account_contents:
+    description: Contents of a service-account key (JSON). Never shown.
+    type: str
+    env:
+      - name: GCP_SERVICE_ACCOUNT_CONTENTS
+  gcp_access_token:
+    description: OAuth2 access token to use as is. Never shown.
+    type: str
+    env:
+      - name: GCP_ACCESS_TOKEN
+  gcp_scopes:
+    description: OAuth2 scopes requested for service-account and default credentials.
+    type: list
+    elements: str
+    default: ["https://www.googleapis.com/auth/cloud-platform"]
+  gcp_api_endpoint:
+    description: Base URL that replaces the Google API endpoints (an emulator, the sandbox).
+    type: str
+    env:
+      - name: GCP_API_ENDPOINT
+    ini:
+      - section: multicloud_fabric_clusters
+        key: gcp_api_endpoint
+  gcp_ca_bundle:
+    description: PEM file of certificate authorities to trust for the Google endpoints.
+    type: path
+    env:
+      - name: GCP_CA_BUNDLE
+    ini:
+      - section: multicloud_fabric_clusters
+        key: gcp_ca_bundle
+  azure_subscription_id:
+    description: Azure subscription, the default of the O(azure) section's C(subscriptions).
+    type: str
+    env:
+      - name: AZURE_SUBSCRIPTION_ID
+    ini:
+      - section: multicloud_fabric_clusters
+        key: azure_subscription_id
+  azure_tenant_id:
+    description: Microsoft Entra tenant of the service principal.
+    type: str
+    env:
+      - name: AZURE_TENANT_ID
+    ini:
+      - section: multicloud_fabric_clusters
+        key: azure_tenant_id
+  azure_client_id:
+    description: Application (client) ID of the service principal or managed identity.
+    type: str
+    env:
+      - name: AZURE_CLIENT_ID
+  azure_client_secret:
+    description: Client secret of the service principal. Never shown.
+    type: str
+    env:
+      - name: AZURE_CLIENT_SECRET
+  azure_auth_source:
+    description: Where Azure credentials come from, as for the modules' O(azure_auth_source).
+    type: str
+    choices: [auto, service_principal, cli, managed_identity]
+    default: auto
+    env:
+      - name: AZURE_AUTH_SOURCE
+    ini:
+      - section: multicloud_fabric_clusters
+        key: azure_auth_source
+  azure_base_url:
+    description: Azure Resource Manager endpoint (a sovereign cloud, an emulator, the sandbox).
+    type: str
+    default: https://management.azure.com
+    env:
+      - name: AZURE_BASE_URL
+    ini:
+      - section: multicloud_fabric_clusters
+        key: azure_base_url
+  azure_authority_host:
+    description: Microsoft Entra authority host that issues tokens.
+    type: str
+    default: https://login.microsoftonline.com
+    env:
+      - name: AZURE_AUTHORITY_HOST
+    ini:
+      - section: multicloud_fabric_clusters
+        key: azure_authority_host
+  azure_ca_bundle:
+    description: PEM file of certificate authorities to trust for the Azure endpoints.
+    type: path
+    env:
+      - name: AZURE_CA_BUNDLE
+    ini:
+      - section: multicloud_fabric_clusters
+        key: azure_ca_bundle
   hostnames:
     description:
       - Templates for the host name, tried in order; the first that renders to a non-empty string is used.
@@ -86,10 +240,16 @@ options:
     description: How many regions, projects and subscriptions are listed at once.
     type: int
     default: 8
+    ini:
+      - section: multicloud_fabric_clusters
+        key: max_workers
   timeout:
     description: Seconds per listing, retries of throttled calls included.
     type: int
     default: 120
+    ini:
+      - section: multicloud_fabric_clusters
+        key: timeout
   strict_permissions:
     description: Fail when a region, project or subscription cannot be listed instead of warning.
     type: bool
@@ -99,6 +259,8 @@ options:
       - Write a kubeconfig with a context per discovered cluster (named like the host) to this path.
       - Users are the clouds' credential plugins (C(aws eks get-token), C(gke-gcloud-auth-plugin)) or, on AKS, the
         user entry of C(listClusterUserCredential); no token is written for EKS and GKE.
+      - Written on every load, also when the hosts come from the cache; the users are never cached, they
+        are made anew.
     type: path
 """
 
@@ -137,7 +299,6 @@ aws:
 """
 
 import copy
-import os
 import re
 import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -170,6 +331,8 @@ SCOPE_KEYS = {
     "gcp": ("projects", "locations"),
     "azure": ("subscriptions", "resource_groups", "locations"),
 }
+# The provider option that a cluster's listing scope sets (the rest is the cloud's section).
+SCOPE_PARAMS = {"gcp": "gcp_project", "azure": "azure_subscription_id"}
 VAR_KEYS = (
     ("id", "mc_id"),
     ("status", "mc_status"),
@@ -263,24 +426,6 @@ def matches(cluster, filters):
     return all(str(tags.get(key)) == str(value) for key, value in (filters.get("tags") or {}).items())
 
 
-def provider_params(cloud, section):
-    """Module-style provider options (``aws_access_key`` ...) from a cloud's section, with the
-    modules' environment fallbacks for what the section does not set."""
-    prefix = f"{cloud}_"
-    params = {}
-    for name, option in PROVIDER_OPTIONS[cloud].items():
-        value = section.get(name[len(prefix) :])
-        if value is None:
-            for env in option.get("env") or ():
-                if os.environ.get(env):
-                    value = os.environ[env]
-                    break
-        if value is None and "default" in option:
-            value = copy.deepcopy(option["default"])
-        params[name] = value
-    return params
-
-
 class ListingError(Exception):
     """A scope (region, project, subscription) that could not be listed; its text names it."""
 
@@ -350,12 +495,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleError(f"multicloud.fabric.clusters: cannot list the AWS regions: {error.describe()}") from None
         return sorted(r["RegionName"] for r in response.get("Regions") or [])
 
-    def _result(self, adapter, cluster):
+    def _result(self, adapter, cluster, scope):
+        """The inventory's description of a listed cluster: its result, the scope it was listed in
+        (region, project, subscription: no credential) and, for a kubeconfig, its CA and user."""
         result = cluster_result(cluster)
+        result["_scope"] = scope
+        return self._with_user(adapter, result, cluster)
+
+    def _with_user(self, adapter, result, current=None):
+        current = result if current is None else current
         if self._kubeconfig_path and result["status"] == "ACTIVE":
             if not result.get("ca_data"):  # AKS lists clusters without their CA
-                result["ca_data"] = (adapter.read(cluster) or {}).get("ca_data")
-            result["_kube_user"] = adapter.kube_user(cluster, mode="exec")
+                result["ca_data"] = (adapter.read(current) or {}).get("ca_data")
+            result["_kube_user"] = adapter.kube_user(current, mode="exec")
         return result
 
     def _guarded(self, label, work):
@@ -371,35 +523,52 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         pool): where the cloud lists only names (EKS) the reads, and where a kubeconfig is written
         each cluster's CA and user, so that a scope's clusters are not completed one after the other."""
         label, params, region, provider = unit
+        scope = {"region": region} if region else {}
+        if cloud in SCOPE_PARAMS:
+            scope["params"] = {SCOPE_PARAMS[cloud]: params.get(SCOPE_PARAMS[cloud])}
 
         def work():
             adapter = clouds.clusters(cloud, self._connection(cloud, params, region))
             if adapter.lists_by_name:
                 names = adapter.names(region, provider)
-                return [], [(self._read_one, label, adapter, region, name) for name in names]
+                return [], [(self._read_one, label, adapter, region, name, scope) for name in names]
             listed = adapter.list(region=region, provider=provider)
             if self._kubeconfig_path:
-                return [], [(self._complete_one, label, adapter, cluster) for cluster in listed]
-            return [self._result(adapter, cluster) for cluster in listed], []
+                return [], [(self._complete_one, label, adapter, cluster, scope) for cluster in listed]
+            return [self._result(adapter, cluster, scope) for cluster in listed], []
 
         return self._guarded(label, work)
 
-    def _read_one(self, label, adapter, region, name):
+    def _read_one(self, label, adapter, region, name, scope):
         def work():
             cluster = adapter.read({"region": region, "name": name})
-            return ([self._result(adapter, cluster)] if cluster else []), []
+            return ([self._result(adapter, cluster, scope)] if cluster else []), []
 
         return self._guarded(f"{label} cluster {name}", work)
 
-    def _complete_one(self, label, adapter, cluster):
-        return self._guarded(f"{label} cluster {cluster['name']}", lambda: ([self._result(adapter, cluster)], []))
+    def _complete_one(self, label, adapter, cluster, scope):
+        return self._guarded(
+            f"{label} cluster {cluster['name']}", lambda: ([self._result(adapter, cluster, scope)], [])
+        )
 
-    def discover(self):
-        """Every cluster of the configured clouds, listed concurrently."""
-        self._connections = {}
-        self._connections_lock = threading.Lock()
-        work = []
-        secrets = []
+    def _provider_params(self, cloud, section):
+        """Module-style provider options (``aws_access_key`` ...) from a cloud's section, falling back
+        to the top-level options of the same names (inventory file, environment, ansible.cfg)."""
+        prefix = f"{cloud}_"
+        params = {}
+        for name, option in PROVIDER_OPTIONS[cloud].items():
+            value = section.get(name[len(prefix) :])
+            if value is None:
+                value = plain(self.get_option(name))
+            if value in (None, "") and "default" in option:
+                value = copy.deepcopy(option["default"])
+            params[name] = value if value != "" else None
+        return params
+
+    def _sections(self):
+        """``{cloud: (section, params)}`` of the configured clouds (templated, checked, with the
+        assumed role's credentials for AWS), and the secret values to mask in messages."""
+        sections, secrets = {}, []
         for cloud in CLOUDS:
             section = self.get_option(cloud)
             if section is None:
@@ -410,39 +579,47 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 unknown -= {"region"}
             if unknown:
                 raise AnsibleError(f"multicloud.fabric.clusters: unknown key {cloud}.{sorted(unknown)[0]}")
-            params = provider_params(cloud, section)
+            params = self._provider_params(cloud, section)
             secrets += [
                 v for n, v in params.items() if PROVIDER_OPTIONS[cloud][n].get("no_log") and isinstance(v, str) and v
             ]
             if cloud == "aws" and section.get("assume_role_arn"):
                 params = self._assume_role(params, section)
                 secrets += [params["aws_secret_key"], params["aws_session_token"]]
-            work += [(cloud, unit) for unit in self._scopes(cloud, section, params)]
+            sections[cloud] = (section, params)
+        return sections, secrets
 
+    def _run(self, tasks, secrets):
+        """Run ``tasks`` (``(fn, *args)`` returning ``(clusters, more tasks)``) in the worker pool;
+        the clusters found, after warning about (or, strict, failing on) the scopes that failed."""
         clusters, failures = [], []
         workers = max(1, int(self.get_option("max_workers")))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mc-inventory") as pool:
-            pending = {pool.submit(self._list_unit, cloud, unit) for cloud, unit in work}
+            pending = {pool.submit(*task) for task in tasks}
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     try:
-                        found, reads = future.result()
+                        found, more = future.result()
                     except ListingError as error:
                         failures.append(mask(str(error), secrets))
                         continue
                     clusters += found
-                    pending |= {pool.submit(*read) for read in reads}
+                    pending |= {pool.submit(*task) for task in more}
         for failure in failures:
             message = f"multicloud.fabric.clusters: could not list {failure}"
             if self.get_option("strict_permissions"):
                 raise AnsibleError(message)
             display.warning(message)
-        keep_locations = {
-            cloud: (self.get_option(cloud) or {}).get("locations")
-            for cloud in ("gcp", "azure")
-            if self.get_option(cloud)
-        }
+        return clusters
+
+    def discover(self, sections, secrets):
+        """Every cluster of the configured clouds, listed concurrently."""
+        tasks = []
+        for cloud, (section, params) in sections.items():
+            tasks += [(self._list_unit, cloud, unit) for unit in self._scopes(cloud, section, params)]
+        clusters = self._run(tasks, secrets)
+        keep_locations = {cloud: sections[cloud][0].get("locations") for cloud in ("gcp", "azure") if cloud in sections}
         clusters = [
             c
             for c in clusters
@@ -452,28 +629,29 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         clusters.sort(key=lambda c: (c["cloud"], c["region"], c["name"]))
         return clusters
 
+    def _complete_cached(self, sections, cluster):
+        """Make the kubeconfig user (and, where the cache has none, the CA) of a cluster loaded from
+        the cache, with the connection of the scope it was listed in."""
+        cloud, scope = cluster["cloud"], cluster.get("_scope") or {}
+        label = f"{cloud} cluster {cluster['name']} ({cluster['region']})"
+
+        def work():
+            params = dict(sections[cloud][1], **(scope.get("params") or {}))
+            adapter = clouds.clusters(cloud, self._connection(cloud, params, scope.get("region")))
+            return [self._with_user(adapter, cluster)], []
+
+        return self._guarded(label, work)
+
     def _assume_role(self, params, section):
         connection = clouds.connect("aws", params, self._retrier("aws"), region=section.get("region") or "us-east-1")
         try:
-            response = connection.call(
-                connection.sts.assume_role,
-                resource="role",
-                call="AssumeRole",
-                RoleArn=section["assume_role_arn"],
-                RoleSessionName=section.get("assume_role_session_name") or "multicloud-fabric-inventory",
+            return connection.assume_role(
+                section["assume_role_arn"], section.get("assume_role_session_name") or "multicloud-fabric-inventory"
             )
         except FabricError as error:
             raise AnsibleError(
                 f"multicloud.fabric.clusters: cannot assume {section['assume_role_arn']}: {error.describe()}"
             ) from None
-        credentials = response["Credentials"]
-        return dict(
-            params,
-            aws_access_key=credentials["AccessKeyId"],
-            aws_secret_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-            aws_profile=None,
-        )
 
     # ------------------------------------------------------------------ inventory
 
@@ -522,6 +700,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         super().parse(inventory, loader, path)
         self._read_config_data(path)
         self._kubeconfig_path = self.get_option("kubeconfig")
+        self._connections = {}
+        self._connections_lock = threading.Lock()
         # Parsed once per run: rendering a plain hostname template needs no Jinja compile per host.
         self._hostname_templates = [(t, simple_template(t)) for t in self.get_option("hostnames")]
         cache_key = self.get_cache_key(path)
@@ -533,9 +713,30 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 clusters = self._cache[cache_key]
             except KeyError:
                 update_cache = True
-        if clusters is None:
-            clusters = self.discover()
+        # A cache hit calls no cloud unless a kubeconfig is written: its users are never cached.
+        if clusters is None or self._kubeconfig_path:
+            sections, secrets = self._sections()
+            if clusters is not None:
+                clusters = self._complete_all_cached(sections, secrets, clusters)
+            if clusters is None:
+                clusters = self.discover(sections, secrets)
+                update_cache = bool(self.get_option("cache"))
         if update_cache:
             # Only cluster descriptions are cached: no credentials, no kubeconfig users.
             self._cache[cache_key] = [{k: v for k, v in c.items() if k != "_kube_user"} for c in clusters]
         self.populate(clusters)
+
+    def _complete_all_cached(self, sections, secrets, cached):
+        """The cached clusters with the kubeconfig users made anew, in the worker pool; None (list
+        again) when the cache holds clusters of a cloud no longer configured or from a version of
+        this plugin that did not record their scope."""
+        cached = [dict(c) for c in cached]
+        if any(c["cloud"] not in sections or "_scope" not in c for c in cached):
+            return None
+        ready = [c for c in cached if c.get("status") == "ACTIVE"]
+        completed = self._run([(self._complete_cached, sections, c) for c in ready], secrets)
+        # A cluster whose user could not be made (warned about) stays a host, without a context.
+        done = {(c["cloud"], c["region"], c["name"]) for c in completed}
+        clusters = completed + [c for c in cached if (c["cloud"], c["region"], c["name"]) not in done]
+        clusters.sort(key=lambda c: (c["cloud"], c["region"], c["name"]))
+        return clusters

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import threading
 import time
 
@@ -16,6 +17,7 @@ from ansible.template import Templar
 from ansible.utils.plugin_docs import get_docstring
 
 from ansible_collections.multicloud.fabric.plugins.inventory import clusters as plugin_module
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import PROVIDER_OPTIONS
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import PermissionDeniedError
 
 SECRET = "s3cr3t-value-never-shown"
@@ -55,6 +57,23 @@ WORLD = {
 }
 
 
+class FakeConnection:
+    """What clouds.connect returns: the options it was made with; AWS can assume a role."""
+
+    def __init__(self, fake, cloud, params, region):
+        self.fake, self.cloud, self.params, self.region = fake, cloud, params, region
+
+    def assume_role(self, role_arn, session_name):
+        self.fake.assumed.append((role_arn, session_name, self.params.get("aws_access_key")))
+        return dict(
+            self.params,
+            aws_access_key="ASIAASSUMED",
+            aws_secret_key=f"assumed-{SECRET}",
+            aws_session_token="assumed-token",
+            aws_profile=None,
+        )
+
+
 class FakeClouds:
     """Stands in for module_utils.common.clouds: records calls, serves WORLD, sleeps per list."""
 
@@ -67,11 +86,15 @@ class FakeClouds:
         self.connects = []
         self.read_delay = 0.0
         self.reads = self.reading = self.read_peak = 0
+        self.params = []
+        self.assumed = []
+        self.users = []
 
     def connect(self, cloud, params, retrier, region=None):
         with self.lock:
             self.connects.append((cloud, params.get("gcp_project") or params.get("azure_subscription_id")))
-        return {"cloud": cloud, "params": params, "region": region}
+            self.params.append(dict(params))
+        return FakeConnection(self, cloud, params, region)
 
     def clusters(self, cloud, connection):
         fake = self
@@ -109,7 +132,9 @@ class FakeClouds:
                         fake.reading -= 1
 
             def kube_user(self, current, mode="token"):
-                return {"exec": {"command": "fake", "args": [current["name"]]}}
+                with fake.lock:
+                    fake.users.append((cloud, current["name"], connection.params.get("azure_subscription_id")))
+                return {"exec": {"command": "fake", "args": [current["name"], current["region"]]}}
 
         return Adapter()
 
@@ -348,3 +373,112 @@ def test_kubeconfig_completes_a_scopes_clusters_concurrently(plugin, tmp_path):
     assert elapsed < 8 * 0.2
     config = yaml.safe_load((tmp_path / "kubeconfig").read_text())
     assert len(config["contexts"]) == 8
+
+
+def _doc_options():
+    return get_docstring(plugin_module.__file__, fragment_loader)[0]["options"]
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
+def test_provider_options_are_declared_like_the_modules_with_their_environment(cloud):
+    """Every provider option of the modules is an option of the plugin read by Ansible's
+    configuration, from the same environment variables, with the same type, default and choices."""
+    options = _doc_options()
+    for name, spec in PROVIDER_OPTIONS[cloud].items():
+        declared = options[name]
+        assert [e["name"] for e in declared.get("env") or []] == list(spec.get("env") or []), name
+        assert declared["type"] == spec["type"], name
+        assert declared.get("default") == spec.get("default"), name
+        assert declared.get("choices") == spec.get("choices"), name
+        # Secrets may come from the environment or a vault, never from ansible.cfg.
+        if spec.get("no_log"):
+            assert not declared.get("ini"), f"{name} is a secret: never read from ansible.cfg"
+
+
+def test_section_keys_fall_back_to_top_level_options_then_the_environment(plugin, monkeypatch):
+    monkeypatch.setenv("AWS_PROFILE", "from-env")
+    monkeypatch.setenv("AZURE_BASE_URL", "https://arm.from-env.example")
+    plugin.run({"aws": {"regions": ["us-east-1"]}, "azure": {"subscription_id": "sub", "resource_groups": ["rg"]}})
+    aws = [p for p in plugin.fake.params if "aws_profile" in p][-1]
+    azure = [p for p in plugin.fake.params if "azure_base_url" in p][-1]
+    assert aws["aws_profile"] == "from-env" and aws["aws_secret_key"] == SECRET
+    assert azure["azure_base_url"] == "https://arm.from-env.example"
+    assert azure["azure_authority_host"] == "https://login.microsoftonline.com"  # the modules' default
+    plugin.run({"aws": {"regions": ["us-east-1"]}, "aws_profile": "from-file"})
+    assert plugin.fake.params[-1]["aws_profile"] == "from-file"
+    plugin.run({"aws": {"regions": ["us-east-1"], "profile": "from-section"}, "aws_profile": "from-file"})
+    assert plugin.fake.params[-1]["aws_profile"] == "from-section"
+
+
+def test_ansible_cfg_sets_the_options_that_are_not_secrets(plugin, monkeypatch, tmp_path):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    cfg = tmp_path / "ansible.cfg"
+    cfg.write_text("[multicloud_fabric_clusters]\naws_endpoint_url = https://aws.from-cfg.example\nmax_workers = 1\n")
+    parser = configparser.ConfigParser()
+    parser.read(cfg)
+    monkeypatch.setattr(C.config, "_config_file", str(cfg))
+    monkeypatch.setitem(C.config._parsers, str(cfg), parser)
+    plugin.run({"aws": {"regions": [f"r-{i}" for i in range(3)]}}, delay=0.05)
+    assert plugin.fake.params[-1]["aws_endpoint_url"] == "https://aws.from-cfg.example"
+    assert plugin.fake.peak == 1
+
+
+def test_assumed_role_credentials_list_the_clusters_and_are_never_cached(plugin, tmp_path):
+    role = "arn:aws:iam::123456789012:role/inventory"
+    config = {
+        "aws": {"regions": ["us-east-1"], "access_key": "AKIAEXAMPLE", "assume_role_arn": role},
+        "cache": True,
+        "cache_plugin": "jsonfile",
+        "cache_connection": str(tmp_path / "cache"),
+    }
+    inventory = plugin.run(config, cache=False)
+    assert "aws-us-east-1-prod" in inventory.hosts
+    assert plugin.fake.assumed == [(role, "multicloud-fabric-inventory", "AKIAEXAMPLE")]
+    assert plugin.fake.params[-1]["aws_access_key"] == "ASIAASSUMED"
+    assert plugin.fake.params[-1]["aws_session_token"] == "assumed-token"
+    cached = "".join(p.read_text() for p in (tmp_path / "cache").iterdir())
+    assert "assumed-" not in cached and "ASIAASSUMED" not in cached
+    plugin.run(config, cache=True)
+    assert len(plugin.fake.assumed) == 1, "a cache hit without a kubeconfig calls no cloud"
+
+
+def test_kubeconfig_is_written_the_same_when_the_hosts_come_from_the_cache(plugin, tmp_path):
+    path = tmp_path / "kubeconfig"
+    config = dict(
+        ALL, kubeconfig=str(path), cache=True, cache_plugin="jsonfile", cache_connection=str(tmp_path / "cache")
+    )
+    first = plugin.run(config, cache=False)
+    listed = path.read_text()
+    calls = len(plugin.fake.calls)
+    path.unlink()
+    second = plugin.run(config, cache=True)
+    assert len(plugin.fake.calls) == calls, "the hosts came from the cache"
+    assert sorted(second.hosts) == sorted(first.hosts)
+    assert path.read_text() == listed
+    assert len(yaml.safe_load(listed)["contexts"]) == 4
+    # Users are made with the connection of the scope each cluster was listed in.
+    assert ("azure", "prod", "sub") in plugin.fake.users[-4:]
+    cached = "".join(p.read_text() for p in (tmp_path / "cache").iterdir())
+    assert '"fake"' not in cached, "no kubeconfig user is cached"
+
+
+def test_a_cache_made_without_a_kubeconfig_serves_one_with_the_cas_read(plugin, tmp_path):
+    """AKS lists clusters without their CA: a cache filled by a run without a kubeconfig has none,
+    so the run that writes one from the cache reads each CA."""
+    WORLD[("azure", "big")] = [dict(cluster("azure", "eastus", f"c{i}"), ca_data=None) for i in range(3)]
+    config = {
+        "azure": {"subscription_id": "sub", "resource_groups": ["big"]},
+        "cache": True,
+        "cache_plugin": "jsonfile",
+        "cache_connection": str(tmp_path / "cache"),
+    }
+    try:
+        plugin.run(config, cache=False)
+        assert plugin.fake.reads == 0
+        plugin.run(dict(config, kubeconfig=str(tmp_path / "kubeconfig")), cache=True)
+    finally:
+        del WORLD[("azure", "big")]
+    assert plugin.fake.reads == 3 and plugin.fake.calls == [("azure", "big")]
+    written = yaml.safe_load((tmp_path / "kubeconfig").read_text())
+    assert sorted(c["name"] for c in written["contexts"]) == [f"azure-eastus-c{i}" for i in range(3)]
+    assert all(c["cluster"]["certificate-authority-data"] == "Q0E=" for c in written["clusters"])
