@@ -18,6 +18,10 @@ TIME_FACTOR_ENV = "MC_SANDBOX_TIME_FACTOR"
 CACHE_ENV = "MC_SANDBOX_CACHE"
 # Seeds the fault sampling, so a test that injects error rates sees the same faults every run.
 SEED_ENV = "MC_SANDBOX_SEED"
+# Seconds an EKS bearer token is accepted after it was signed (EKS: 15 minutes). Shorter values
+# rehearse runs that outlive their tokens without waiting a quarter of an hour.
+EKS_TOKEN_MAX_AGE_ENV = "MC_SANDBOX_EKS_TOKEN_MAX_AGE"  # noqa: S105 - a variable name, not a secret
+DEFAULT_EKS_TOKEN_MAX_AGE = 15 * 60
 
 # At the default a 10-minute cloud operation (EKS creation) takes 10 seconds.
 DEFAULT_TIME_FACTOR = 1 / 60
@@ -66,3 +70,17 @@ def fault_seed() -> int | None:
         return int(raw)
     except ValueError:
         raise ValueError(f"{SEED_ENV} must be an integer, got {raw!r}") from None
+
+
+def eks_token_max_age() -> float:
+    """Seconds an EKS token stays valid after it was signed."""
+    raw = os.environ.get(EKS_TOKEN_MAX_AGE_ENV)
+    if raw in (None, ""):
+        return float(DEFAULT_EKS_TOKEN_MAX_AGE)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{EKS_TOKEN_MAX_AGE_ENV} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{EKS_TOKEN_MAX_AGE_ENV} must be > 0, got {raw!r}")
+    return value

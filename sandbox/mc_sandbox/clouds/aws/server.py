@@ -20,6 +20,7 @@ import string
 import threading
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import parse_qs, parse_qsl, quote, unquote
 from xml.sax.saxutils import escape
 
@@ -37,6 +38,7 @@ from werkzeug.wrappers import Response
 
 from mc_sandbox.clouds.aws.auth import TOKEN_PREFIX, verify_eks_token
 from mc_sandbox.clouds.aws.eks.responses import EksEmulator
+from mc_sandbox.core.config import eks_token_max_age
 from mc_sandbox.core.faults import Decision
 from mc_sandbox.core.runtime import CloudContext, UserInfo
 from mc_sandbox.core.serving import serve_in_thread, stop_server
@@ -111,6 +113,7 @@ class AwsCloud:
             identify=self._caller_arn,
             faults=context.faults,
         )
+        self._token_max_age = timedelta(seconds=eks_token_max_age())
         self._server = None
         self._thread: threading.Thread | None = None
 
@@ -214,7 +217,9 @@ class AwsCloud:
             name, regions = cluster, self._eks.regions_of(cluster)
         port = self._server.server_port if self._server else None
         hosts = {f"127.0.0.1:{port}", f"localhost:{port}"} if port else set()
-        caller = verify_eks_token(token, cluster_name=name, hosts=hosts, secret_for=self._secret_for)
+        caller = verify_eks_token(
+            token, cluster_name=name, hosts=hosts, secret_for=self._secret_for, max_age=self._token_max_age
+        )
         if caller is None:
             return None
         user_id, arn, account = self._caller(caller.access_key_id, caller.region)

@@ -523,6 +523,35 @@ def test_invalid_tokens_are_rejected(cloud, eks, subnets, authenticate, monkeypa
     assert {case: authenticate(cluster, token) for case, (cluster, token) in bad.items()} == dict.fromkeys(bad)
 
 
+@pytest.fixture
+def short_tokens(monkeypatch):
+    """EKS tokens accepted for 60 s in the sandbox made after this (instead of 15 minutes)."""
+    monkeypatch.setenv("MC_SANDBOX_EKS_TOKEN_MAX_AGE", "60")
+
+
+def test_a_shortened_token_lifetime_rejects_tokens_older_than_it(short_tokens, cloud, eks, subnets, authenticate):
+    """MC_SANDBOX_EKS_TOKEN_MAX_AGE rehearses a run that outlives its EKS tokens: a token signed
+    longer ago than the setting is refused, one signed within it still authenticates."""
+    create_cluster(eks, subnets)
+    creds = cloud.credentials
+    sts = sts_client(cloud, creds.access_key_id, creds.secret_access_key)
+    real = botocore.auth.get_current_datetime
+    with pytest.MonkeyPatch.context() as clock:
+        clock.setattr(botocore.auth, "get_current_datetime", lambda: real() - timedelta(seconds=90))
+        older = eks_token(sts, "c1")
+        clock.setattr(botocore.auth, "get_current_datetime", lambda: real() - timedelta(seconds=30))
+        younger = eks_token(sts, "c1")
+    assert authenticate(f"aws/{REGION}/c1", older) is None
+    assert authenticate(f"aws/{REGION}/c1", younger) is not None
+
+
+def test_a_token_lifetime_that_is_not_a_positive_number_is_refused(faults, runtime, tmp_path, monkeypatch):
+    for raw in ("soon", "0"):
+        monkeypatch.setenv("MC_SANDBOX_EKS_TOKEN_MAX_AGE", raw)
+        with pytest.raises(ValueError, match="MC_SANDBOX_EKS_TOKEN_MAX_AGE"):
+            AwsCloud(CloudContext(faults, runtime, TIME_FACTOR, tmp_path, tls=None))
+
+
 # ------------------------------------------------------------------ lifecycle of the sandbox itself
 def test_reset_empties_everything_and_stops_control_planes(cloud, session, runtime, eks, subnets):
     create_cluster(eks, subnets)
