@@ -23,12 +23,14 @@ installed=$work/collections/ansible_collections/multicloud/fabric
 export MC_SANDBOX_DIR=$work/sandbox
 export MC_SANDBOX_TIME_FACTOR=${MC_SANDBOX_TIME_FACTOR:-0.01}
 export MC_SANDBOX_SEED=${MC_SANDBOX_SEED:-20261122}
+# EKS tokens live 15 minutes; two in the sandbox of the run, so a target can outlive one.
+export MC_SANDBOX_EKS_TOKEN_MAX_AGE=${MC_SANDBOX_EKS_TOKEN_MAX_AGE:-120}
 printf '==> starting a sandbox for the targets (%s)\n' "$MC_SANDBOX_DIR"
 "$bin/mc-sandbox" up --json >/dev/null
 trap '"$bin/mc-sandbox" down >/dev/null || echo "mc-sandbox down failed" >&2' EXIT
 
 "$bin/python" - "$MC_SANDBOX_DIR/endpoints.yml" "$installed/tests/integration/integration_config.yml" "$bin/mc-sandbox" "$installed" <<'PY'
-import sys, yaml
+import os, sys, yaml
 endpoints = yaml.safe_load(open(sys.argv[1]))
 config = {
     "mc_provider": endpoints["provider_options"],
@@ -37,6 +39,8 @@ config = {
     "mc_sandbox_cli": sys.argv[3],
     # The installed collection (its playbooks and inventories), for targets that run them.
     "mc_collection_root": sys.argv[4],
+    # Seconds the sandbox accepts an EKS token (MC_SANDBOX_EKS_TOKEN_MAX_AGE).
+    "mc_eks_token_max_age": int(float(os.environ["MC_SANDBOX_EKS_TOKEN_MAX_AGE"])),
 }
 with open(sys.argv[2], "w") as out:
     yaml.safe_dump(config, out)

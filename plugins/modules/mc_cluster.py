@@ -216,7 +216,9 @@ options:
         default: token
   return_kubeconfig:
     description:
-      - Return the cluster's kubeconfig (with credentials) as RV(kubeconfig). Use C(no_log) on the task.
+      - Return the cluster's kubeconfig (with credentials) as RV(kubeconfig), usable as it is.
+      - The task must have C(no_log=true), else the module fails before any call; Ansible then never
+        prints or logs the result, and the registered variable still holds it.
     type: bool
     default: false
 notes:

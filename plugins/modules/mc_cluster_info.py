@@ -12,7 +12,11 @@ version_added: 0.1.0
 description:
   - Lists the managed Kubernetes clusters of the given clouds, regions, projects and resource
     groups, each in the same shape as the C(cluster) result of M(multicloud.fabric.mc_cluster).
-  - Only reads. No credentials are returned unless O(return_kubeconfig=true).
+  - Only reads the clouds. No credentials are returned unless O(return_kubeconfig=true).
+  - With O(kubeconfig_path) it merges a freshly made entry of every C(ACTIVE) cluster it returns into
+    that kubeconfig file; this is how later steps of a long run replace the short-lived tokens written
+    earlier (EKS about 15 minutes, GKE about an hour). The C(multicloud.fabric.kubeconfig) role does
+    this for the cluster of an inventory host.
 author:
   - multicloud.fabric contributors (@multicloud-fabric)
 options:
@@ -43,14 +47,30 @@ options:
     type: list
     elements: str
   return_kubeconfig:
-    description: Add a C(kubeconfig) with credentials to each C(ACTIVE) cluster. Use C(no_log) on the task.
+    description:
+      - Add a C(kubeconfig) with credentials to each C(ACTIVE) cluster of the result.
+      - The credentials are returned as they are (a usable kubeconfig), so the task must have
+        C(no_log=true); without it the module fails before any call. Ansible then never prints or
+        logs the result, and the registered variable still holds it.
+      - To hand a kubeconfig to other tools, prefer O(kubeconfig_path), which keeps credentials out of
+        variables altogether.
     type: bool
     default: false
   kubeconfig_auth:
-    description: How the returned kubeconfigs authenticate, see O(multicloud.fabric.mc_cluster#module:kubeconfig.auth).
+    description:
+      - How the kubeconfigs returned or written authenticate, see
+        O(multicloud.fabric.mc_cluster#module:kubeconfig.auth).
     type: str
     choices: [token, exec]
     default: token
+  kubeconfig_path:
+    description:
+      - Merge a fresh entry (cluster, user and context C(<cloud>-<region>-<name>)) of every C(ACTIVE)
+        cluster returned into this kubeconfig file, created with mode 0600, safe when several hosts write
+        it at once.
+      - New credentials are written every time; the task reports C(changed) only when a context was
+        added or now points at another endpoint or CA. In check mode nothing is written.
+    type: path
 extends_documentation_fragment:
   - multicloud.fabric.aws
   - multicloud.fabric.gcp
@@ -59,6 +79,8 @@ extends_documentation_fragment:
   - multicloud.fabric.attributes.info_module
 seealso:
   - module: multicloud.fabric.mc_cluster
+notes:
+  - Writing O(kubeconfig_path) is the module's only write, and it is to a local file, never to a cloud.
 """
 
 EXAMPLES = r"""
@@ -74,13 +96,21 @@ EXAMPLES = r"""
     projects: [my-project]
     name: fabric-gcp
 
-- name: AKS clusters of one resource group, with kubeconfigs
+- name: AKS clusters of one resource group, with kubeconfigs (the task must be no_log)
   multicloud.fabric.mc_cluster_info:
     clouds: [azure]
     resource_groups: [fabric-rg]
     return_kubeconfig: true
   no_log: true
   register: aks
+
+- name: Fresh tokens for the EKS cluster in the shared kubeconfig, before using it
+  multicloud.fabric.mc_cluster_info:
+    clouds: [aws]
+    regions: [us-east-1]
+    name: fabric-aws
+    kubeconfig_path: "{{ playbook_dir }}/.output/kubeconfig"
+  register: fresh
 """
 
 RETURN = r"""
@@ -88,7 +118,9 @@ clusters:
   description:
     - The clusters found, sorted by cloud, region and name, in the shape of
       M(multicloud.fabric.mc_cluster)'s RV(multicloud.fabric.mc_cluster#module:cluster) result.
-    - With O(return_kubeconfig=true) each C(ACTIVE) cluster also has C(kubeconfig).
+    - With O(return_kubeconfig=true) each C(ACTIVE) cluster also has C(kubeconfig), a kubeconfig with
+      this cluster only, credentials included.
+    - With O(kubeconfig_path) each C(ACTIVE) cluster also has C(kube_context), its context in that file.
   returned: always
   type: list
   elements: dict
@@ -104,6 +136,12 @@ clusters:
           count: 3
           version: "1.31"
           status: ACTIVE
+      kube_context: gcp-us-central1-fabric-gcp
+kubeconfig_path:
+  description: The kubeconfig file written.
+  returned: when O(kubeconfig_path) is set
+  type: str
+  sample: /home/user/fabric/.output/kubeconfig
 """
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.runner import info, info_argument_spec

@@ -174,6 +174,7 @@ def _kube_entry(clusters, current, options):
 
 
 def ensure(module):
+    require_no_log(module)
     params = _clean(module.params)
     state = params["state"]
     desired = normalize_cluster(params)
@@ -223,6 +224,7 @@ def ensure(module):
             entry = result.pop("_entry", None) or _kube_entry(clusters, current, options or {})[1]
             if params["return_kubeconfig"]:
                 result["kubeconfig"] = entry
+                result["_revealed"] = ["kubeconfig"]
             if params["wait_for_nodes"]:
                 expected = expected_nodes(current)
                 ready, _total = nodes.wait_ready(
@@ -272,6 +274,7 @@ def info_argument_spec():
         "resource_groups": {"type": "list", "elements": "str"},
         "return_kubeconfig": {"type": "bool", "default": False},
         "kubeconfig_auth": {"type": "str", "choices": ["token", "exec"], "default": "token"},
+        "kubeconfig_path": {"type": "path"},
     }
     spec.update(provider_argument_spec("aws", "gcp", "azure", "cloudflare"))
     return spec
@@ -327,13 +330,25 @@ def _region_scopes(module, params):
     return scoped
 
 
+def require_no_log(module):
+    """``return_kubeconfig`` returns credentials in the result: only to a task whose results
+    Ansible never prints or logs (``no_log: true``), as amazon.aws does for returned secrets."""
+    if module.params.get("return_kubeconfig") and not module.no_log:
+        raise ValidationError(
+            "return_kubeconfig",
+            "returns credentials, so the task must have no_log: true (the registered result still holds them)",
+            advice="set no_log: true on the task, or write the kubeconfig to a file instead (kubeconfig_path)",
+        )
+
+
 def info(module):
     params = module.params
+    require_no_log(module)
     for option, cloud in (("projects", "gcp"), ("resource_groups", "azure")):
         if params.get(option) and cloud not in params["clouds"]:
             raise ValidationError(option, f"is for {cloud}, which is not in clouds; remove it or add {cloud}")
     scoped = _region_scopes(module, params)
-    found = []
+    found, entries = [], []
     for cloud in params["clouds"]:
         if params.get("regions") and not scoped.get(cloud):
             continue  # none of the regions is this cloud's
@@ -349,8 +364,33 @@ def info(module):
                 if params.get("regions") and not in_regions(cluster["region"], scoped[cloud]):
                     continue
                 item = cluster_result(cluster)
-                if params["return_kubeconfig"] and cluster["status"] == "ACTIVE":
-                    item["kubeconfig"] = _kube_entry(adapter_, cluster, {"auth": params["kubeconfig_auth"]})[1]
+                wanted = params["return_kubeconfig"] or params.get("kubeconfig_path")
+                if wanted and cluster["status"] == "ACTIVE":
+                    complete = cluster
+                    if not cluster.get("ca_data"):  # AKS lists clusters without their CA
+                        complete = dict(cluster, ca_data=(adapter_.read(cluster) or {}).get("ca_data"))
+                    context, entry = _kube_entry(adapter_, complete, {"auth": params["kubeconfig_auth"]})
+                    if params["return_kubeconfig"]:
+                        item["kubeconfig"] = entry
+                    if params.get("kubeconfig_path"):
+                        item["kube_context"] = context
+                        entries.append(entry)
                 found.append(item)
     found.sort(key=lambda c: (c["cloud"], c["region"], c["name"]))
-    return {"changed": False, "clusters": found}
+    result = {"changed": False, "clusters": found}
+    if params.get("kubeconfig_path"):
+        result["kubeconfig_path"] = params["kubeconfig_path"]
+        if entries:
+            # Fresh credentials are written every time; only a new or moved cluster is a change.
+            result["changed"] = kcfg.update_file(
+                params["kubeconfig_path"], lambda config: _merge_all(config, entries), module.check_mode
+            )
+    if params["return_kubeconfig"]:
+        result["_revealed"] = ["clusters"]
+    return result
+
+
+def _merge_all(config, entries):
+    for entry in entries:
+        config = kcfg.merge(config, entry)
+    return config

@@ -85,9 +85,18 @@ class FabricModule:
     def warn(self, message):
         self.ansible.warn(mask(message, self.secret_values))
 
-    def exit(self, changed=False, diff=None, **result):
+    @property
+    def no_log(self):
+        """Whether the task has ``no_log: true``: Ansible then never prints or logs its result."""
+        return bool(self.ansible.no_log)
+
+    def exit(self, changed=False, diff=None, revealed=(), **result):
+        """Exit with ``result`` masked, except the keys in ``revealed``: credentials the user asked
+        for, returned only to a ``no_log`` task (Ansible still masks the no_log option values)."""
         values = self.secret_values
+        shown = {key: result.pop(key) for key in revealed if key in result and self.no_log}
         result = mask(result, values)
+        result.update(shown)
         if diff is not None and self.diff_mode:
             result["diff"] = mask(diff, values)
         self.ansible.exit_json(changed=changed, **result)
@@ -172,4 +181,5 @@ def run(module, handler):
         result = dict(result or {})
         changed = bool(result.pop("changed", False))
         diff = result.pop("diff", None)
-        module.exit(changed=changed, diff=diff, **result)
+        revealed = result.pop("_revealed", ())
+        module.exit(changed=changed, diff=diff, revealed=revealed, **result)
