@@ -12,6 +12,11 @@ config=../../integration_config.yml
 root=$(python3 -c "import yaml; print(yaml.safe_load(open('$config'))['mc_collection_root'])")
 inventory=$root/inventories/sandbox
 out=$OUTPUT_DIR/site
+# Every name of this run (deployment, hence clusters and networks, and the Azure resource group)
+# starts with its own prefix; the inventory hosts keep theirs (fabric-aws, ...).
+MC_PREFIX=it$(python3 -c 'import secrets; print(secrets.token_hex(3))')
+export MC_PREFIX
+site_args=(-e "mc_output_dir=$out" -e "mc_deployment=$MC_PREFIX" -e "{\"mc_azure\": {\"resource_group\": \"$MC_PREFIX-rg\"}}")
 sandbox_cli=$(python3 -c "import yaml; print(yaml.safe_load(open('$config'))['mc_sandbox_cli'])")
 # The sandbox inventory finds the running sandbox through MC_SANDBOX_DIR, as `make demo` does.
 MC_SANDBOX_DIR=$(python3 -c "import yaml; print(yaml.safe_load(open('$config'))['mc_sandbox_dir'])")
@@ -72,22 +77,23 @@ print(json.dumps(held, sort_keys=True))'
 }
 
 cleanup() {
-  ansible-playbook -i "$inventory" "$root/playbooks/teardown.yml" -e "mc_output_dir=$out" >/dev/null 2>&1 || true
+  ansible-playbook -i "$inventory" "$root/playbooks/teardown.yml" "${site_args[@]}" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
 held_before=$(holdings)
 before=$(writes)
-ansible-playbook -i "$inventory" "$root/playbooks/site.yml" -e "mc_output_dir=$out" --check "$@" | tee "$OUTPUT_DIR/check.log"
+ansible-playbook -i "$inventory" "$root/playbooks/site.yml" "${site_args[@]}" --check "$@" | tee "$OUTPUT_DIR/check.log"
 test "$(writes)" = "$before"
 grep -E "^fabric-(aws|gcp|azure) +: ok=[0-9]+ +changed=[1-9]" "$OUTPUT_DIR/check.log" | wc -l | grep -qx 3
 test ! -e "$out/kubeconfig"
 table "$OUTPUT_DIR/check.log" | python3 -c '
-import json, sys
+import json, os, sys
 rows = json.load(sys.stdin)
+prefix = os.environ["MC_PREFIX"]
 assert sorted(rows) == ["aws", "azure", "gcp"], rows
 for cloud, row in rows.items():
-    assert row["cluster"] == f"fabric-{cloud} (planned)" and row["nodes"] == "3 (planned)", row
+    assert row["cluster"] == f"{prefix}-{cloud} (planned)" and row["nodes"] == "3 (planned)", row
     assert row["endpoint"] == "(known after apply)", row'
 
 # Task names run for every host: none names one of them.
@@ -100,7 +106,7 @@ for cloud, row in rows.items():
 tmp_root=$OUTPUT_DIR/killed-tmp
 mkdir -p "$tmp_root/local" "$tmp_root/remote" "$tmp_root/system"
 ANSIBLE_LOCAL_TEMP=$tmp_root/local ANSIBLE_REMOTE_TMP=$tmp_root/remote TMPDIR=$tmp_root/system \
-  setsid ansible-playbook -i "$inventory" "$root/playbooks/site.yml" -e "mc_output_dir=$out" "$@" \
+  setsid ansible-playbook -i "$inventory" "$root/playbooks/site.yml" "${site_args[@]}" "$@" \
   >"$OUTPUT_DIR/killed.log" 2>&1 &
 killed=$!
 clusters_seen() {
@@ -137,7 +143,7 @@ PY
 
 # The log file timestamps each line, so each host's own time can be read independently.
 ANSIBLE_LOG_PATH=$OUTPUT_DIR/site.timed.log \
-  ansible-playbook -i "$inventory" "$root/playbooks/site.yml" -e "mc_output_dir=$out" "$@" | tee "$OUTPUT_DIR/site.log"
+  ansible-playbook -i "$inventory" "$root/playbooks/site.yml" "${site_args[@]}" "$@" | tee "$OUTPUT_DIR/site.log"
 ! grep -E "^TASK \[.*fabric-(aws|gcp|azure)" "$OUTPUT_DIR/site.log"
 table "$OUTPUT_DIR/site.log" > "$OUTPUT_DIR/site.table.json"
 python3 - "$out/summary.json" "$OUTPUT_DIR/site.table.json" "$OUTPUT_DIR/site.timed.log" <<'PY'
@@ -180,28 +186,29 @@ PY
 
 # Check mode on the existing fabric reads the clusters' nodes; nothing is planned, nothing written.
 before=$(writes)
-ansible-playbook -i "$inventory" "$root/playbooks/site.yml" -e "mc_output_dir=$out" --check "$@" | tee "$OUTPUT_DIR/check-existing.log"
+ansible-playbook -i "$inventory" "$root/playbooks/site.yml" "${site_args[@]}" --check "$@" | tee "$OUTPUT_DIR/check-existing.log"
 test "$(writes)" = "$before"
 table "$OUTPUT_DIR/check-existing.log" | python3 -c '
-import json, sys
+import json, os, sys
 rows = json.load(sys.stdin)
+prefix = os.environ["MC_PREFIX"]
 assert sorted(rows) == ["aws", "azure", "gcp"], rows
 for cloud, row in rows.items():
-    assert row["cluster"] == f"fabric-{cloud}" and row["nodes"] == "3/3 Ready", row
+    assert row["cluster"] == f"{prefix}-{cloud}" and row["nodes"] == "3/3 Ready", row
     assert row["endpoint"].startswith("https://"), row'
 grep -q "check mode: nothing was changed" "$OUTPUT_DIR/check-existing.log"
 
-ansible-playbook -i "$inventory" "$root/playbooks/site.yml" -e "mc_output_dir=$out" "$@" | tee "$OUTPUT_DIR/rerun.log"
+ansible-playbook -i "$inventory" "$root/playbooks/site.yml" "${site_args[@]}" "$@" | tee "$OUTPUT_DIR/rerun.log"
 for host in fabric-aws fabric-gcp fabric-azure; do
   grep -E "^${host} +: ok=[0-9]+ +changed=0 " "$OUTPUT_DIR/rerun.log"
 done
 
 # One cloud alone: its teardown checks only that cloud, and site.yml rebuilds and summarises it.
-ansible-playbook -i "$inventory" "$root/playbooks/teardown.yml" -e "mc_output_dir=$out" --limit 'localhost,fabric-aws' "$@" \
+ansible-playbook -i "$inventory" "$root/playbooks/teardown.yml" "${site_args[@]}" --limit 'localhost,fabric-aws' "$@" \
   | tee "$OUTPUT_DIR/teardown-aws.log"
 grep -E "^fabric-aws +: ok=[0-9]+ +changed=[1-9]" "$OUTPUT_DIR/teardown-aws.log"
 ! grep -E "^fabric-(gcp|azure) " "$OUTPUT_DIR/teardown-aws.log"
-ansible-playbook -i "$inventory" "$root/playbooks/site.yml" -e "mc_output_dir=$out" --limit 'localhost,fabric-aws' "$@" \
+ansible-playbook -i "$inventory" "$root/playbooks/site.yml" "${site_args[@]}" --limit 'localhost,fabric-aws' "$@" \
   | tee "$OUTPUT_DIR/site-aws.log"
 grep -E "^fabric-aws +: ok=[0-9]+ +changed=[1-9]" "$OUTPUT_DIR/site-aws.log"
 table "$OUTPUT_DIR/site-aws.log" | python3 -c '
@@ -213,14 +220,14 @@ import json, sys
 summary = json.load(open(sys.argv[1]))
 assert [row["cloud"] for row in summary["clusters"]] == ["aws"], summary' "$out/summary.json"
 
-ansible-playbook -i "$inventory" "$root/playbooks/teardown.yml" -e "mc_output_dir=$out" "$@"
+ansible-playbook -i "$inventory" "$root/playbooks/teardown.yml" "${site_args[@]}" "$@"
 python3 - "$held_before" "$(holdings)" <<'PY'
 import json, sys
 before, after = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 left = {kind: after[kind] for kind in after if after[kind] != before.get(kind)}
 assert not left, f"teardown left: {left} (before site.yml: {before})"
 PY
-ansible-playbook -i "$inventory" "$root/playbooks/teardown.yml" -e "mc_output_dir=$out" "$@" | tee "$OUTPUT_DIR/teardown2.log"
+ansible-playbook -i "$inventory" "$root/playbooks/teardown.yml" "${site_args[@]}" "$@" | tee "$OUTPUT_DIR/teardown2.log"
 for host in fabric-aws fabric-gcp fabric-azure; do
   grep -E "^${host} +: ok=[0-9]+ +changed=0 " "$OUTPUT_DIR/teardown2.log"
 done
