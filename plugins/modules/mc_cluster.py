@@ -458,13 +458,100 @@ nodes_ready:
   sample: 3
 """
 
-from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.runner import cluster_argument_spec, ensure
+from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.runner import ensure
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import (
+    argument_spec,
+    provider_argument_spec,
+    resource_argument_spec,
+    tags_argument_spec,
+    wait_argument_spec,
+)
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import FabricModule, run
+
+# Rules within one pool (size or machine_type, min_count with max_count, required taint keys and
+# effects) are the planner's: its errors name the pool and taint index (node_pools[1].taints[0].key),
+# Ansible's name only the option.
+NODE_POOL_OPTIONS = {
+    "name": {"type": "str", "required": True},
+    "count": {"type": "int"},
+    "min_count": {"type": "int"},
+    "max_count": {"type": "int"},
+    "size": {"type": "str", "choices": ["small", "medium", "large", "xlarge"]},
+    "machine_type": {"type": "str"},
+    "labels": {"type": "dict"},
+    "taints": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "key": {"type": "str", "no_log": False},
+            "value": {"type": "str"},
+            "effect": {"type": "str", "default": "NoSchedule"},
+        },
+    },
+    "spot": {"type": "bool", "default": False},
+    "disk_size_gb": {"type": "int"},
+}
+OPTIONS = {
+    # raw: an unquoted 1.30 arrives as the float 1.3, which the planner recognises and explains.
+    "kubernetes_version": {"type": "raw"},
+    "endpoint_access": {"type": "str", "choices": ["public", "private"], "default": "public"},
+    "node_pools": {"type": "list", "elements": "dict", "options": NODE_POOL_OPTIONS},
+    "purge_node_pools": {"type": "bool", "default": True},
+    # A plain dict: it takes mc_network's whole result as well as explicit IDs (checked by the planner).
+    "network": {"type": "dict"},
+    "aws": {
+        "type": "dict",
+        "options": {
+            "role_arn": {"type": "str"},
+            "node_role_arn": {"type": "str"},
+            "security_group_ids": {"type": "list", "elements": "str"},
+        },
+    },
+    "gcp": {
+        "type": "dict",
+        "options": {
+            "project": {"type": "str"},
+            "release_channel": {"type": "str", "choices": ["RAPID", "REGULAR", "STABLE", "EXTENDED", "UNSPECIFIED"]},
+        },
+    },
+    "azure": {
+        "type": "dict",
+        "options": {
+            "resource_group": {"type": "str"},
+            "dns_prefix": {"type": "str"},
+            "network_plugin": {"type": "str", "choices": ["azure", "kubenet", "none"]},
+        },
+    },
+    "wait_for_nodes": {"type": "bool", "default": False},
+    "kubeconfig": {
+        "type": "dict",
+        "options": {
+            "path": {"type": "path", "required": True},
+            "context": {"type": "str"},
+            "auth": {"type": "str", "choices": ["token", "exec"], "default": "token"},
+        },
+    },
+    "return_kubeconfig": {"type": "bool", "default": False},
+}
+REQUIRED_IF = [("state", "present", ["node_pools"])]
+
+
+def module_spec():
+    """Everything ``FabricModule`` takes for this module: its options and the rules between them."""
+    return {
+        "argument_spec": argument_spec(
+            resource_argument_spec(),
+            OPTIONS,
+            tags_argument_spec(),
+            provider_argument_spec("aws", "gcp", "azure", "cloudflare"),
+            wait_argument_spec(),
+        ),
+        "required_if": REQUIRED_IF,
+    }
 
 
 def main():
-    module = FabricModule(argument_spec=cluster_argument_spec(), supports_check_mode=True)
-    run(module, ensure)
+    run(FabricModule(supports_check_mode=True, **module_spec()), ensure)
 
 
 if __name__ == "__main__":

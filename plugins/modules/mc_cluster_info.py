@@ -144,13 +144,29 @@ kubeconfig_path:
   sample: /home/user/fabric/.output/kubeconfig
 """
 
-from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.runner import info, info_argument_spec
+from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.runner import info
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import argument_spec, provider_argument_spec
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import FabricModule, run
+
+OPTIONS = {
+    "clouds": {"type": "list", "elements": "str", "required": True, "choices": ["aws", "gcp", "azure"]},
+    "regions": {"type": "list", "elements": "str"},
+    "name": {"type": "str"},
+    "projects": {"type": "list", "elements": "str"},
+    "resource_groups": {"type": "list", "elements": "str"},
+    "return_kubeconfig": {"type": "bool", "default": False},
+    "kubeconfig_auth": {"type": "str", "choices": ["token", "exec"], "default": "token"},
+    "kubeconfig_path": {"type": "path"},
+}
+
+
+def module_spec():
+    """Everything ``FabricModule`` takes for this module: its options."""
+    return {"argument_spec": argument_spec(OPTIONS, provider_argument_spec("aws", "gcp", "azure", "cloudflare"))}
 
 
 def main():
-    module = FabricModule(argument_spec=info_argument_spec(), supports_check_mode=True)
-    run(module, info)
+    run(FabricModule(supports_check_mode=True, **module_spec()), info)
 
 
 if __name__ == "__main__":

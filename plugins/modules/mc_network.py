@@ -265,13 +265,72 @@ actions:
     - {"action": "create_subnet", "subnet": {"name": "fabric-us-east-1a", "cidr": "10.0.0.0/20"}}
 """
 
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import (
+    argument_spec,
+    provider_argument_spec,
+    resource_argument_spec,
+    tags_argument_spec,
+    wait_argument_spec,
+)
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import FabricModule, run
-from ansible_collections.multicloud.fabric.plugins.module_utils.network.runner import ensure, network_argument_spec
+from ansible_collections.multicloud.fabric.plugins.module_utils.network.runner import ensure
+
+OPTIONS = {
+    "cidr": {"type": "str"},
+    "subnets": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "name": {"type": "str", "required": True},
+            "cidr": {"type": "str", "required": True},
+            "zone": {"type": "str"},
+            "role": {"type": "str", "choices": ["nodes", "gateway"], "default": "nodes"},
+            "secondary_ranges": {
+                "type": "list",
+                "elements": "dict",
+                "options": {"name": {"type": "str", "required": True}, "cidr": {"type": "str", "required": True}},
+            },
+        },
+    },
+    "subnet_count": {"type": "int"},
+    "subnet_prefix": {"type": "int"},
+    "pods_cidr": {"type": "str"},
+    "services_cidr": {"type": "str"},
+    "gateway_subnet": {"type": "bool"},
+    # No default here: given for another cloud it is an error (the planner uses /27 on azure).
+    "gateway_subnet_prefix": {"type": "int"},
+    "allow_public_cidr": {"type": "bool", "default": False},
+    "purge_subnets": {"type": "bool", "default": False},
+    "azure": {
+        "type": "dict",
+        "options": {
+            "resource_group": {"type": "str"},
+            "create_resource_group": {"type": "bool", "default": True},
+        },
+    },
+}
+REQUIRED_IF = [("state", "present", ["cidr"])]
+# An explicit subnets list replaces the planned one, and with it what plans it.
+MUTUALLY_EXCLUSIVE = [["subnets", option] for option in ("subnet_count", "subnet_prefix", "pods_cidr", "services_cidr")]
+
+
+def module_spec():
+    """Everything ``FabricModule`` takes for this module: its options and the rules between them."""
+    return {
+        "argument_spec": argument_spec(
+            resource_argument_spec(),
+            OPTIONS,
+            tags_argument_spec(),
+            provider_argument_spec("aws", "gcp", "azure", "cloudflare"),
+            wait_argument_spec(),
+        ),
+        "required_if": REQUIRED_IF,
+        "mutually_exclusive": MUTUALLY_EXCLUSIVE,
+    }
 
 
 def main():
-    module = FabricModule(argument_spec=network_argument_spec(), supports_check_mode=True)
-    run(module, ensure)
+    run(FabricModule(supports_check_mode=True, **module_spec()), ensure)
 
 
 if __name__ == "__main__":

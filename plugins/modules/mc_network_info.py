@@ -87,13 +87,30 @@ networks:
           secondary_ranges: []
 """
 
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import argument_spec, provider_argument_spec
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import FabricModule, run
-from ansible_collections.multicloud.fabric.plugins.module_utils.network.runner import info, info_argument_spec
+from ansible_collections.multicloud.fabric.plugins.module_utils.network.runner import info
+
+OPTIONS = {
+    "cloud": {"type": "str", "required": True, "choices": ["aws", "gcp", "azure"]},
+    "region": {"type": "str"},
+    "name": {"type": "str"},
+    "azure": {"type": "dict", "options": {"resource_group": {"type": "str"}}},
+}
+# EC2 lists VPCs per region; GCP and Azure list the whole project or subscription.
+REQUIRED_IF = [("cloud", "aws", ["region"])]
+
+
+def module_spec():
+    """Everything ``FabricModule`` takes for this module: its options and the rules between them."""
+    return {
+        "argument_spec": argument_spec(OPTIONS, provider_argument_spec("aws", "gcp", "azure", "cloudflare")),
+        "required_if": REQUIRED_IF,
+    }
 
 
 def main():
-    module = FabricModule(argument_spec=info_argument_spec(), supports_check_mode=True)
-    run(module, info)
+    run(FabricModule(supports_check_mode=True, **module_spec()), info)
 
 
 if __name__ == "__main__":

@@ -21,11 +21,6 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.spec imp
     portable_spec,
 )
 from ansible_collections.multicloud.fabric.plugins.module_utils.common import clouds, locations
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import (
-    provider_argument_spec,
-    resource_argument_spec,
-    wait_argument_spec,
-)
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.diff import build_diff
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     ResourceFailedError,
@@ -35,82 +30,6 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common.waiter im
 from ansible_collections.multicloud.fabric.plugins.module_utils.network.runner import PENDING_ID
 
 TRANSITIONAL = ("CREATING", "UPDATING")
-
-
-def cluster_argument_spec():
-    pool = {
-        "name": {"type": "str", "required": True},
-        "count": {"type": "int"},
-        "min_count": {"type": "int"},
-        "max_count": {"type": "int"},
-        "size": {"type": "str", "choices": ["small", "medium", "large", "xlarge"]},
-        "machine_type": {"type": "str"},
-        "labels": {"type": "dict"},
-        "taints": {
-            "type": "list",
-            "elements": "dict",
-            "options": {
-                # Required key and effect's values are checked by the planner, whose errors name the pool
-                # and taint index (node_pools[1].taints[0].effect); Ansible's would not.
-                "key": {"type": "str", "no_log": False},
-                "value": {"type": "str"},
-                "effect": {"type": "str", "default": "NoSchedule"},
-            },
-        },
-        "spot": {"type": "bool", "default": False},
-        "disk_size_gb": {"type": "int"},
-    }
-    spec = {
-        # raw: an unquoted 1.30 arrives as the float 1.3, which the planner recognises and explains.
-        "kubernetes_version": {"type": "raw"},
-        "endpoint_access": {"type": "str", "choices": ["public", "private"], "default": "public"},
-        "node_pools": {"type": "list", "elements": "dict", "options": pool},
-        "purge_node_pools": {"type": "bool", "default": True},
-        # A plain dict: it takes mc_network's whole result as well as explicit IDs (checked by the planner).
-        "network": {"type": "dict"},
-        "tags": {"type": "dict"},
-        "purge_tags": {"type": "bool", "default": True},
-        "aws": {
-            "type": "dict",
-            "options": {
-                "role_arn": {"type": "str"},
-                "node_role_arn": {"type": "str"},
-                "security_group_ids": {"type": "list", "elements": "str"},
-            },
-        },
-        "gcp": {
-            "type": "dict",
-            "options": {
-                "project": {"type": "str"},
-                "release_channel": {
-                    "type": "str",
-                    "choices": ["RAPID", "REGULAR", "STABLE", "EXTENDED", "UNSPECIFIED"],
-                },
-            },
-        },
-        "azure": {
-            "type": "dict",
-            "options": {
-                "resource_group": {"type": "str"},
-                "dns_prefix": {"type": "str"},
-                "network_plugin": {"type": "str", "choices": ["azure", "kubenet", "none"]},
-            },
-        },
-        "wait_for_nodes": {"type": "bool", "default": False},
-        "kubeconfig": {
-            "type": "dict",
-            "options": {
-                "path": {"type": "path", "required": True},
-                "context": {"type": "str"},
-                "auth": {"type": "str", "choices": ["token", "exec"], "default": "token"},
-            },
-        },
-        "return_kubeconfig": {"type": "bool", "default": False},
-    }
-    spec.update(resource_argument_spec())
-    spec.update(provider_argument_spec("aws", "gcp", "azure", "cloudflare"))
-    spec.update(wait_argument_spec())
-    return spec
 
 
 def _clean(params):
@@ -263,21 +182,6 @@ def _kubeconfig(module, clusters, desired, current, result):
     result["_entry"] = entry
     if kcfg.merge_file(path, entry):
         result["changed"] = True
-
-
-def info_argument_spec():
-    spec = {
-        "clouds": {"type": "list", "elements": "str", "required": True, "choices": ["aws", "gcp", "azure"]},
-        "regions": {"type": "list", "elements": "str"},
-        "name": {"type": "str"},
-        "projects": {"type": "list", "elements": "str"},
-        "resource_groups": {"type": "list", "elements": "str"},
-        "return_kubeconfig": {"type": "bool", "default": False},
-        "kubeconfig_auth": {"type": "str", "choices": ["token", "exec"], "default": "token"},
-        "kubeconfig_path": {"type": "path"},
-    }
-    spec.update(provider_argument_spec("aws", "gcp", "azure", "cloudflare"))
-    return spec
 
 
 def scopes(cloud, params, regions=None):

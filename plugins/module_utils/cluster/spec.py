@@ -289,8 +289,6 @@ def normalize_cluster(params):
         "network": _network(cloud, params.get("network")),
         "provider": provider,
     }
-    if desired["endpoint_access"] not in ("public", "private"):
-        raise ValidationError("endpoint_access", f"expected public or private, got {desired['endpoint_access']!r}")
     if state == "absent":
         return desired
     pools = params.get("node_pools")

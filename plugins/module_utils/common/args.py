@@ -126,3 +126,23 @@ def resource_argument_spec(clouds=("aws", "gcp", "azure")):
         "region": {"type": "str", "required": True},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     }
+
+
+def tags_argument_spec():
+    """``tags`` and ``purge_tags``: the one tag semantics (``tags`` not given: unmanaged)."""
+    return {
+        "tags": {"type": "dict"},
+        "purge_tags": {"type": "bool", "default": True},
+    }
+
+
+def argument_spec(*pieces):
+    """One module's argument spec from its own options and the shared pieces above, in order;
+    an option defined twice is a programming error, not a silent override."""
+    spec = {}
+    for piece in pieces:
+        twice = sorted(set(spec) & set(piece))
+        if twice:
+            raise ValueError(f"option {twice[0]!r} is defined twice")
+        spec.update(piece)
+    return spec

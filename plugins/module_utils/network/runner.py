@@ -6,11 +6,6 @@
 from __future__ import annotations
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common import clouds, locations
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import (
-    provider_argument_spec,
-    resource_argument_spec,
-    wait_argument_spec,
-)
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.diff import build_diff
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import ValidationError
 from ansible_collections.multicloud.fabric.plugins.module_utils.network.spec import (
@@ -22,49 +17,6 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.network.spec imp
 
 # Subnet IDs a check-mode run cannot know yet; mc_cluster accepts them only in check mode.
 PENDING_ID = "(known after apply)"
-
-
-def network_argument_spec():
-    spec = {
-        "cidr": {"type": "str"},
-        "subnets": {
-            "type": "list",
-            "elements": "dict",
-            "options": {
-                "name": {"type": "str", "required": True},
-                "cidr": {"type": "str", "required": True},
-                "zone": {"type": "str"},
-                "role": {"type": "str", "choices": ["nodes", "gateway"], "default": "nodes"},
-                "secondary_ranges": {
-                    "type": "list",
-                    "elements": "dict",
-                    "options": {"name": {"type": "str", "required": True}, "cidr": {"type": "str", "required": True}},
-                },
-            },
-        },
-        "subnet_count": {"type": "int"},
-        "subnet_prefix": {"type": "int"},
-        "pods_cidr": {"type": "str"},
-        "services_cidr": {"type": "str"},
-        "gateway_subnet": {"type": "bool"},
-        # No default here: given for another cloud it is an error (the planner uses /27 on azure).
-        "gateway_subnet_prefix": {"type": "int"},
-        "allow_public_cidr": {"type": "bool", "default": False},
-        "tags": {"type": "dict"},
-        "purge_tags": {"type": "bool", "default": True},
-        "purge_subnets": {"type": "bool", "default": False},
-        "azure": {
-            "type": "dict",
-            "options": {
-                "resource_group": {"type": "str"},
-                "create_resource_group": {"type": "bool", "default": True},
-            },
-        },
-    }
-    spec.update(resource_argument_spec())
-    spec.update(provider_argument_spec("aws", "gcp", "azure", "cloudflare"))
-    spec.update(wait_argument_spec())
-    return spec
 
 
 def _adapter(module, cloud, region, project=None):
@@ -121,22 +73,9 @@ def ensure(module):
     return result
 
 
-def info_argument_spec():
-    spec = {
-        "cloud": {"type": "str", "required": True, "choices": ["aws", "gcp", "azure"]},
-        "region": {"type": "str"},
-        "name": {"type": "str"},
-        "azure": {"type": "dict", "options": {"resource_group": {"type": "str"}}},
-    }
-    spec.update(provider_argument_spec("aws", "gcp", "azure", "cloudflare"))
-    return spec
-
-
 def info(module):
     params = module.params
     cloud = params["cloud"]
-    if cloud == "aws" and not params.get("region"):
-        raise ValidationError("region", "listing AWS VPCs needs the region to look in")
     if params.get("azure") and cloud != "azure":
         raise ValidationError("azure", f"is an azure option; {cloud} networks do not use it, remove it")
     networks = _adapter(module, cloud, params.get("region"))

@@ -219,8 +219,6 @@ def normalize_network(params, zones=None):
             "purge_tags": bool(params.get("purge_tags", True)),
             "provider": provider,
         }
-    if not params.get("cidr"):
-        raise ValidationError("cidr", "is required when state is present")
     allow_public = bool(params.get("allow_public_cidr"))
     net = _network(params["cidr"], "cidr")
     _check_private(net, "cidr", allow_public)
@@ -229,9 +227,6 @@ def normalize_network(params, zones=None):
         raise ValidationError("cidr", f"{cloud} networks must be between /{low} and /{high}, got /{net.prefixlen}")
 
     if params.get("subnets"):
-        for option in ("subnet_count", "subnet_prefix", "pods_cidr", "services_cidr"):
-            if params.get(option):
-                raise ValidationError(option, "cannot be combined with an explicit subnets list")
         subnets = [_subnet(entry, i, cloud, allow_public) for i, entry in enumerate(params["subnets"])]
     else:
         subnets = _generated_subnets(params, cloud, net, zones)

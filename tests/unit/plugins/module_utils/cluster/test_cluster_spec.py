@@ -134,7 +134,6 @@ def test_network_from_mc_network_result():
         ("aws", {"network": {"cloud": "gcp", "subnet_ids": ["a", "b"]}}, "network"),
         ("aws", {"gcp": {"project": "x"}}, "gcp"),
         ("aws", {"tags": {"aws:x": "1"}}, "tags.aws:x"),
-        ("aws", {"endpoint_access": "internal"}, "endpoint_access"),
         ("gcp", {"name": "Fabric"}, "name"),
         ("gcp", {"tags": {"Team": "x"}}, "tags.Team"),
         ("gcp", {"gcp": {"release_channel": "beta"}}, "gcp.release_channel"),

@@ -117,7 +117,6 @@ def test_azure_plan_adds_gateway_subnet_at_the_end():
             "subnets[0].role",
         ),
         ({"gateway_subnet": True}, "gateway_subnet"),
-        ({"pods_cidr": "10.9.0.0/16", "subnets": [{"name": "a", "cidr": "10.0.0.0/24"}]}, "pods_cidr"),
         ({"tags": {"aws:reserved": "x"}}, "tags.aws:reserved"),
     ],
 )
