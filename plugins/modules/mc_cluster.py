@@ -233,7 +233,6 @@ extends_documentation_fragment:
   - multicloud.fabric.aws
   - multicloud.fabric.gcp
   - multicloud.fabric.azure
-  - multicloud.fabric.cloudflare
   - multicloud.fabric.wait
   - multicloud.fabric.attributes
 seealso:
@@ -543,7 +542,7 @@ def module_spec():
             resource_argument_spec(),
             OPTIONS,
             tags_argument_spec(),
-            provider_argument_spec("aws", "gcp", "azure", "cloudflare"),
+            provider_argument_spec("aws", "gcp", "azure"),
             wait_argument_spec(),
         ),
         "required_if": REQUIRED_IF,

@@ -75,7 +75,6 @@ extends_documentation_fragment:
   - multicloud.fabric.aws
   - multicloud.fabric.gcp
   - multicloud.fabric.azure
-  - multicloud.fabric.cloudflare
   - multicloud.fabric.attributes.info_module
 seealso:
   - module: multicloud.fabric.mc_cluster
@@ -162,7 +161,7 @@ OPTIONS = {
 
 def module_spec():
     """Everything ``FabricModule`` takes for this module: its options."""
-    return {"argument_spec": argument_spec(OPTIONS, provider_argument_spec("aws", "gcp", "azure", "cloudflare"))}
+    return {"argument_spec": argument_spec(OPTIONS, provider_argument_spec("aws", "gcp", "azure"))}
 
 
 def main():

@@ -37,7 +37,6 @@ extends_documentation_fragment:
   - multicloud.fabric.aws
   - multicloud.fabric.gcp
   - multicloud.fabric.azure
-  - multicloud.fabric.cloudflare
   - multicloud.fabric.attributes.info_module
 seealso:
   - module: multicloud.fabric.mc_network
@@ -104,7 +103,7 @@ REQUIRED_IF = [("cloud", "aws", ["region"])]
 def module_spec():
     """Everything ``FabricModule`` takes for this module: its options and the rules between them."""
     return {
-        "argument_spec": argument_spec(OPTIONS, provider_argument_spec("aws", "gcp", "azure", "cloudflare")),
+        "argument_spec": argument_spec(OPTIONS, provider_argument_spec("aws", "gcp", "azure")),
         "required_if": REQUIRED_IF,
     }
 

@@ -14,6 +14,10 @@ import time
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import ValidationError, WaitTimeoutError
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.waiter import Waiter
 
+# Nodes register within seconds of each other: poll often, back off to 15 s.
+POLL_INTERVAL = 2.0
+MAX_POLL_INTERVAL = 15.0
+
 try:
     from kubernetes import client as k8s_client
     from kubernetes import config as k8s_config
@@ -39,7 +43,7 @@ def count_ready(kubeconfig, retrier):
     return sum(1 for node in nodes.items if _ready(node)), len(nodes.items)
 
 
-def wait_ready(kubeconfig, expected, retrier, deadline, *, cloud, name, interval=2.0, sleep=time.sleep):
+def wait_ready(kubeconfig, expected, retrier, deadline, *, cloud, name, sleep=time.sleep):
     """Wait until at least ``expected`` nodes are Ready; returns ``(ready, total)``."""
     seen = {}
 
@@ -52,8 +56,8 @@ def wait_ready(kubeconfig, expected, retrier, deadline, *, cloud, name, interval
         f"cluster {name} nodes",
         state_of=lambda counts: "READY" if counts[0] >= expected else f"{counts[0]}/{expected} Ready",
         success=("READY",),
-        interval=interval,
-        max_interval=max(interval, 15.0),
+        interval=POLL_INTERVAL,
+        max_interval=MAX_POLL_INTERVAL,
     )
     try:
         return waiter.wait(fetch, deadline=deadline, sleep=sleep)

@@ -52,7 +52,7 @@ def adapter(module, desired):
     return clouds.clusters(cloud, connection)
 
 
-def _settle(clusters, desired, deadline, interval=clouds.POLL_INTERVAL):
+def _settle(clusters, desired, deadline):
     """Wait until a cluster a previous run left CREATING/UPDATING is idle, so planning sees the truth."""
 
     def state(cluster):
@@ -70,7 +70,7 @@ def _settle(clusters, desired, deadline, interval=clouds.POLL_INTERVAL):
         success=("ACTIVE", "DELETING", "ABSENT"),
         failure=("FAILED",),
         failure_message=_failure_message,
-        interval=interval,
+        interval=clusters.conn.poll_interval,
         max_interval=30.0,
     )
     return waiter.wait(lambda: clusters.read(desired), deadline=deadline)

@@ -56,7 +56,6 @@ def test_own_credentials_keeps_only_the_tasks_cloud():
         "gcp_service_account_contents": "{}",
         "azure_client_secret": AZURE_SECRET,
         "azure_base_url": "https://management.azure.com",
-        "cloudflare_api_token": "cf",
     }
     assert own_credentials(args, {"gcp"}) == {
         "cloud": "gcp",
@@ -66,7 +65,7 @@ def test_own_credentials_keeps_only_the_tasks_cloud():
     }
     both = own_credentials(args, {"aws", "azure"})
     assert both["aws_secret_key"] == AWS_SECRET and both["azure_client_secret"] == AZURE_SECRET
-    assert "gcp_project" not in both and "cloudflare_api_token" not in both
+    assert "gcp_project" not in both and "gcp_service_account_contents" not in both
 
 
 def test_own_credentials_of_an_unknown_cloud_keeps_no_credentials():

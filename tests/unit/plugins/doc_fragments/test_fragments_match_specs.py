@@ -52,7 +52,7 @@ def test_fragment_yaml_matches_table(name):
 
 
 def test_argument_spec_builders_use_env_fallbacks():
-    spec = A.provider_argument_spec("aws", "gcp", "azure", "cloudflare")
+    spec = A.provider_argument_spec("aws", "gcp", "azure")
     assert spec["aws_secret_key"]["no_log"] is True
     assert spec["gcp_project"]["fallback"][1] == ["GCP_PROJECT", "GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"]
     assert all("env" not in option for option in spec.values())
@@ -94,7 +94,6 @@ extends_documentation_fragment:
   - multicloud.fabric.aws
   - multicloud.fabric.gcp
   - multicloud.fabric.azure
-  - multicloud.fabric.cloudflare
   - multicloud.fabric.wait
 """
 '''

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common import args as A
 from ansible_collections.multicloud.fabric.plugins.modules import (
@@ -88,3 +89,17 @@ def test_modules_build_their_spec_from_the_shared_pieces():
     assert spec["node_pools"]["options"] is mc_cluster.NODE_POOL_OPTIONS
     with pytest.raises(ValueError, match="option 'tags' is defined twice"):
         A.argument_spec(A.tags_argument_spec(), {"tags": {"type": "list"}})
+
+
+@pytest.mark.parametrize("module", [mc_network, mc_network_info, mc_cluster, mc_cluster_info])
+def test_no_module_takes_provider_options_it_never_uses(module):
+    params = {
+        mc_network: NETWORK,
+        mc_network_info: {"cloud": "gcp"},
+        mc_cluster: CLUSTER,
+        mc_cluster_info: {"clouds": ["gcp"]},
+    }[module]
+    given = dict(params, cloudflare_api_token="t", cloudflare_base_url="https://cf.example")
+    found = ArgumentSpecValidator(**module.module_spec()).validate(given).errors
+    unsupported = [str(e) for e in found if isinstance(e, UnsupportedError)]
+    assert len(unsupported) == 1 and unsupported[0].startswith("cloudflare_api_token, cloudflare_base_url."), found

@@ -32,8 +32,8 @@ except ImportError:  # ansible-core 2.17 / 2.18
             basic._ANSIBLE_ARGS = saved
 
 
-TOKEN = "cf-token-0123456789"
-SPEC = {"name": {"type": "str", "required": True}, **provider_argument_spec("cloudflare"), **wait_argument_spec()}
+TOKEN = "aws-secret-0123456789"
+SPEC = {"name": {"type": "str", "required": True}, **provider_argument_spec("aws"), **wait_argument_spec()}
 
 
 def run_module(handler, args):
@@ -53,7 +53,7 @@ def test_exit_with_result_and_diff_masked(capsys):
         after = {"name": module.params["name"], "auth": f"Bearer {TOKEN}"}
         return {"changed": True, "diff": build_diff(None, after), "pool": after}
 
-    code = run_module(handler, {"name": "p1", "cloudflare_api_token": TOKEN, "_ansible_diff": True})
+    code = run_module(handler, {"name": "p1", "aws_secret_key": TOKEN, "_ansible_diff": True})
     out = output(capsys)
     assert code == 0
     assert out["changed"] is True
@@ -72,14 +72,14 @@ def test_diff_left_out_unless_diff_mode(capsys):
 def test_typed_error_fails_with_readable_message_and_no_secret(capsys):
     def handler(module):
         raise E.AuthenticationError(
-            f"token {TOKEN} is invalid", cloud="cloudflare", resource="pool p1", call="pools.create", status=401
+            f"token {TOKEN} is invalid", cloud="aws", resource="pool p1", call="pools.create", status=401
         )
 
-    code = run_module(handler, {"name": "p1", "cloudflare_api_token": TOKEN})
+    code = run_module(handler, {"name": "p1", "aws_secret_key": TOKEN})
     out = output(capsys)
     assert code == 1
     assert out["failed"] is True
-    assert out["msg"].startswith("cloudflare: pool p1: pools.create failed (401): token ")
+    assert out["msg"].startswith("aws: pool p1: pools.create failed (401): token ")
     assert "What to do: check the credentials" in out["msg"]
     assert out["error"]["kind"] == "authentication"
     assert TOKEN not in json.dumps(out)
@@ -89,7 +89,7 @@ def test_unexpected_error_is_reported_with_masked_traceback(capsys):
     def handler(module):
         raise RuntimeError(f"bug while using {TOKEN}")
 
-    code = run_module(handler, {"name": "p1", "cloudflare_api_token": TOKEN})
+    code = run_module(handler, {"name": "p1", "aws_secret_key": TOKEN})
     out = output(capsys)
     assert code == 1
     assert out["msg"].startswith("unexpected error in multicloud.fabric (RuntimeError): bug while using")
@@ -97,11 +97,11 @@ def test_unexpected_error_is_reported_with_masked_traceback(capsys):
 
 
 def test_token_from_environment_is_masked_too(capsys, monkeypatch):
-    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", TOKEN)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", TOKEN)
 
     def handler(module):
-        assert module.params["cloudflare_api_token"] == TOKEN
-        return {"changed": False, "echo": module.params["cloudflare_api_token"]}
+        assert module.params["aws_secret_key"] == TOKEN
+        return {"changed": False, "echo": module.params["aws_secret_key"]}
 
     run_module(handler, {"name": "p1"})
     assert output(capsys)["echo"] == MASK
@@ -114,7 +114,7 @@ def test_module_deadline_comes_from_wait_timeout(capsys):
         deadline = module.deadline()
         seen["timeout"] = deadline.timeout
         seen["same"] = module.deadline() is deadline
-        seen["retrier"] = module.retrier("cloudflare").deadline is deadline
+        seen["retrier"] = module.retrier("aws").deadline is deadline
         return {}
 
     run_module(handler, {"name": "p1", "wait_timeout": 42})
@@ -143,7 +143,7 @@ POOLS_SPEC = {
             "taints": {"type": "list", "elements": "dict", "options": {"key": {"type": "str"}}},
         },
     },
-    **provider_argument_spec("cloudflare"),
+    **provider_argument_spec("aws"),
 }
 
 
@@ -164,7 +164,7 @@ def fail_with(capsys, args):
     ],
 )
 def test_list_of_dictionaries_given_something_else_names_the_element(capsys, node_pools, field, said):
-    out = fail_with(capsys, {"name": "c", "node_pools": node_pools, "cloudflare_api_token": TOKEN})
+    out = fail_with(capsys, {"name": "c", "node_pools": node_pools, "aws_secret_key": TOKEN})
     assert out["error"]["field"] == field, out["msg"]
     assert f"invalid value for '{field}'" in out["msg"] and said in out["msg"], out["msg"]
     assert TOKEN not in json.dumps(out)
