@@ -21,9 +21,11 @@ positional: _input
 options:
   _input:
     description:
-      - One entry per cluster host, with C(host), C(cloud), C(region), C(cluster_name), C(network_name),
-        C(cidr) and optionally C(pods_cidr), C(services_cidr), C(subnets), C(kubernetes_version),
-        C(node_pools), C(aws), C(gcp), C(azure), C(context).
+      - The host variables of every cluster host (C(mc_cloud), C(mc_region), C(mc_cidr), and optionally
+        C(mc_pods_cidr), C(mc_services_cidr), C(mc_subnets), C(mc_kubernetes_version), C(mc_node_pools),
+        C(mc_aws), C(mc_gcp), C(mc_azure), C(mc_kube_context), C(mc_deployment)).
+      - The network and cluster are checked under the names the bootstrap role gives them, the host's
+        C(bootstrap_network_name) and C(bootstrap_cluster_name) when it sets them.
     type: list
     elements: dict
     required: true
@@ -48,7 +50,13 @@ _value:
 import ipaddress
 import re
 
-from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.spec import context_name, normalize_cluster
+from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.spec import (
+    DEFAULT_DEPLOYMENT,
+    cluster_name,
+    context_name,
+    normalize_cluster,
+)
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.clouds import CLOUDS
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import FabricError
 from ansible_collections.multicloud.fabric.plugins.module_utils.network.spec import normalize_network
 
@@ -61,10 +69,12 @@ REGION_PATTERNS = {
 
 
 def _entry(host_vars):
-    """The fields the checks need, from a host's variables."""
+    """The fields the checks need, from a host's variables. The names are the bootstrap role's:
+    its ``bootstrap_network_name`` and ``bootstrap_cluster_name`` when the host sets them, else
+    what the role derives from ``mc_deployment``."""
     get = host_vars.get
     cloud = get("mc_cloud")
-    deployment = get("mc_deployment") or "fabric"
+    deployment = get("mc_deployment") or DEFAULT_DEPLOYMENT
     return {
         "host": get("inventory_hostname") or "?",
         "cloud": cloud,
@@ -75,9 +85,9 @@ def _entry(host_vars):
         "subnets": get("mc_subnets"),
         "kubernetes_version": get("mc_kubernetes_version"),
         "node_pools": get("mc_node_pools"),
-        "provider": get(f"mc_{cloud}") if cloud in ("aws", "gcp", "azure") else None,
-        "network_name": deployment,
-        "cluster_name": f"{deployment}-{cloud}",
+        "provider": get(f"mc_{cloud}") if cloud in CLOUDS else None,
+        "network_name": get("bootstrap_network_name") or deployment,
+        "cluster_name": get("bootstrap_cluster_name") or cluster_name(cloud, deployment),
         "context": get("mc_kube_context"),
     }
 
@@ -114,7 +124,7 @@ def _cluster_params(entry):
         "kubernetes_version": entry["kubernetes_version"],
         "node_pools": entry["node_pools"],
     }
-    if entry["cloud"] in ("aws", "gcp", "azure"):
+    if entry["cloud"] in CLOUDS:
         params[entry["cloud"]] = dict(entry["provider"] or {})
     if entry["cloud"] == "aws":
         # The subnets come from the network created first; two stand-ins satisfy the planner.

@@ -317,13 +317,13 @@ except ImportError:  # older ansible-core trusts every string
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.cluster import kubeconfig as kcfg
 from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.spec import cluster_result
-from ansible_collections.multicloud.fabric.plugins.module_utils.common import clouds
+from ansible_collections.multicloud.fabric.plugins.module_utils.common import clouds, locations
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import PROVIDER_OPTIONS
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.clouds import CLOUDS
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.diff import mask
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import FabricError
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Retrier, RetryPolicy
 
-CLOUDS = ("aws", "gcp", "azure")
 display = Display()
 # Keys of a cloud's section that select what to list, not how to connect.
 SCOPE_KEYS = {
@@ -463,27 +463,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _scopes(self, cloud, section, params):
         """``(label, params, region, provider)`` units of listing work for one cloud."""
-        if cloud == "aws":
-            regions = section.get("regions")
-            if not regions:
-                regions = self._aws_regions(params, section)
-            return [(f"aws {region}", params, region, None) for region in regions]
-        if cloud == "gcp":
-            projects = section.get("projects") or [params.get("gcp_project")]
-            units = []
-            for project in projects:
-                unit_params = dict(params, gcp_project=project)
-                units.append((f"gcp project {project}", unit_params, None, {"project": project}))
-            return units
-        subscriptions = section.get("subscriptions") or [params.get("azure_subscription_id")]
-        groups = section.get("resource_groups") or [None]
-        units = []
-        for subscription in subscriptions:
-            unit_params = dict(params, azure_subscription_id=subscription)
-            for group in groups:
-                label = f"azure subscription {subscription}" + (f" resource group {group}" if group else "")
-                units.append((label, unit_params, None, {"resource_group": group} if group else None))
-        return units
+        regions = section.get("regions")
+        if cloud == "aws" and not regions:
+            regions = self._aws_regions(params, section)
+        return locations.listing_scopes(
+            cloud,
+            params,
+            regions=regions,
+            projects=section.get("projects"),
+            resource_groups=section.get("resource_groups"),
+            subscriptions=section.get("subscriptions"),
+        )
 
     def _aws_regions(self, params, section):
         connection = self._connection("aws", params, region=section.get("region") or "us-east-1")
@@ -623,8 +613,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         clusters = [
             c
             for c in clusters
-            if not keep_locations.get(c["cloud"])
-            or any(c["region"] == loc or c["region"].startswith(f"{loc}-") for loc in keep_locations[c["cloud"]])
+            if not keep_locations.get(c["cloud"]) or locations.in_locations(c["region"], keep_locations[c["cloud"]])
         ]
         clusters.sort(key=lambda c: (c["cloud"], c["region"], c["name"]))
         return clusters

@@ -465,6 +465,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common.args impo
     tags_argument_spec,
     wait_argument_spec,
 )
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.clouds import CLOUDS
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import FabricModule, run
 
 # Rules within one pool (size or machine_type, min_count with max_count, required taint keys and
@@ -539,10 +540,10 @@ def module_spec():
     """Everything ``FabricModule`` takes for this module: its options and the rules between them."""
     return {
         "argument_spec": argument_spec(
-            resource_argument_spec(),
+            resource_argument_spec(CLOUDS),
             OPTIONS,
             tags_argument_spec(),
-            provider_argument_spec("aws", "gcp", "azure"),
+            provider_argument_spec(*CLOUDS),
             wait_argument_spec(),
         ),
         "required_if": REQUIRED_IF,

@@ -145,10 +145,11 @@ kubeconfig_path:
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.runner import info
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import argument_spec, provider_argument_spec
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.clouds import CLOUDS
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import FabricModule, run
 
 OPTIONS = {
-    "clouds": {"type": "list", "elements": "str", "required": True, "choices": ["aws", "gcp", "azure"]},
+    "clouds": {"type": "list", "elements": "str", "required": True, "choices": list(CLOUDS)},
     "regions": {"type": "list", "elements": "str"},
     "name": {"type": "str"},
     "projects": {"type": "list", "elements": "str"},
@@ -161,7 +162,7 @@ OPTIONS = {
 
 def module_spec():
     """Everything ``FabricModule`` takes for this module: its options."""
-    return {"argument_spec": argument_spec(OPTIONS, provider_argument_spec("aws", "gcp", "azure"))}
+    return {"argument_spec": argument_spec(OPTIONS, provider_argument_spec(*CLOUDS))}
 
 
 def main():

@@ -87,11 +87,12 @@ networks:
 """
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import argument_spec, provider_argument_spec
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.clouds import CLOUDS
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import FabricModule, run
 from ansible_collections.multicloud.fabric.plugins.module_utils.network.runner import info
 
 OPTIONS = {
-    "cloud": {"type": "str", "required": True, "choices": ["aws", "gcp", "azure"]},
+    "cloud": {"type": "str", "required": True, "choices": list(CLOUDS)},
     "region": {"type": "str"},
     "name": {"type": "str"},
     "azure": {"type": "dict", "options": {"resource_group": {"type": "str"}}},
@@ -103,7 +104,7 @@ REQUIRED_IF = [("cloud", "aws", ["region"])]
 def module_spec():
     """Everything ``FabricModule`` takes for this module: its options and the rules between them."""
     return {
-        "argument_spec": argument_spec(OPTIONS, provider_argument_spec("aws", "gcp", "azure")),
+        "argument_spec": argument_spec(OPTIONS, provider_argument_spec(*CLOUDS)),
         "required_if": REQUIRED_IF,
     }
 

@@ -184,27 +184,6 @@ def _kubeconfig(module, clusters, desired, current, result):
         result["changed"] = True
 
 
-def scopes(cloud, params, regions=None):
-    """``(region, provider)`` pairs to list for ``cloud``: AWS lists per region (``regions``: the
-    given regions that are AWS's); GCP per project (all locations, filtered after); Azure per
-    resource group or the whole subscription."""
-    if cloud == "aws":
-        regions = params.get("regions") or [] if regions is None else regions
-        if not regions:
-            raise ValidationError("regions", "listing EKS clusters needs the AWS regions to look in")
-        return [(region, None) for region in regions]
-    if cloud == "gcp":
-        projects = params.get("projects") or [params.get("gcp_project")]
-        return [(None, {"project": project}) for project in projects]
-    groups = params.get("resource_groups") or [None]
-    return [(None, {"resource_group": group}) for group in groups]
-
-
-def in_regions(location, regions):
-    """Whether ``location`` is one of ``regions`` or a zone of one (GCP zonal clusters)."""
-    return any(location == region or location.startswith(f"{region}-") for region in regions)
-
-
 def _region_scopes(module, params):
     """``{cloud: [regions]}``: each given region applies to the clouds whose own list has it (a
     multi-cloud call must not ask AWS about Azure locations). A region no selected cloud knows is
@@ -251,21 +230,26 @@ def info(module):
     for option, cloud in (("projects", "gcp"), ("resource_groups", "azure")):
         if params.get(option) and cloud not in params["clouds"]:
             raise ValidationError(option, f"is for {cloud}, which is not in clouds; remove it or add {cloud}")
+    if "aws" in params["clouds"] and not params.get("regions"):
+        raise ValidationError("regions", "listing EKS clusters needs the AWS regions to look in")
     scoped = _region_scopes(module, params)
     found, entries = [], []
     for cloud in params["clouds"]:
         if params.get("regions") and not scoped.get(cloud):
             continue  # none of the regions is this cloud's
-        for region, provider in scopes(cloud, params, scoped.get(cloud)):
-            options = dict(params)
-            if provider and provider.get("project"):
-                options["gcp_project"] = provider["project"]
-            connection = clouds.connect(cloud, options, module.retrier(cloud), region=region)
-            adapter_ = clouds.clusters(cloud, connection)
+        units = locations.listing_scopes(
+            cloud,
+            params,
+            regions=scoped.get(cloud),
+            projects=params.get("projects"),
+            resource_groups=params.get("resource_groups"),
+        )
+        for _label, options, region, provider in units:
+            adapter_ = clouds.clusters(cloud, clouds.connect(cloud, options, module.retrier(cloud), region=region))
             for cluster in adapter_.list(region=region, provider=provider):
                 if params.get("name") and cluster["name"] != params["name"]:
                     continue
-                if params.get("regions") and not in_regions(cluster["region"], scoped[cloud]):
+                if params.get("regions") and not locations.in_locations(cluster["region"], scoped[cloud]):
                     continue
                 item = cluster_result(cluster)
                 wanted = params["return_kubeconfig"] or params.get("kubeconfig_path")

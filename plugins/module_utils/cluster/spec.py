@@ -17,13 +17,13 @@ from __future__ import annotations
 import copy
 import re
 
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.clouds import CLOUDS
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     ImmutableFieldsError,
     ValidationError,
 )
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.tags import check_tags, tags_action
-
-CLOUDS = ("aws", "gcp", "azure")
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.versions import VERSION, minor_version
 
 # Portable machine sizes: the same vCPU / memory in each cloud (general purpose, current generation).
 SIZE_CLASSES = {
@@ -36,7 +36,6 @@ DEFAULT_SIZE = "medium"
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 # Kubernetes minor versions the collection knows how to plan for (upgrade paths, skew rules).
 SUPPORTED_MINORS = tuple(f"1.{minor}" for minor in range(28, 36))
-VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
 POOL_NAME = {
     "aws": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"), "1-63 letters, digits, '-' and '_'"),
     "gcp": (re.compile(r"^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$"), "1-40 lowercase letters, digits and '-'"),
@@ -57,14 +56,6 @@ NETWORK_PLUGINS = ("azure", "kubenet", "none")
 AZURE_RESOURCE_GROUP = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
 AZURE_DNS_PREFIX = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,52}[A-Za-z0-9])?$")
 IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
-
-
-def minor_version(value, field="kubernetes_version"):
-    """``"1.31"`` for ``"1.31"``, ``"v1.31.4"``, ``"1.31.5-gke.1200"``, ``"1.31.4-eks-abc"``."""
-    found = VERSION.match(str(value).strip()) if value is not None else None
-    if not found:
-        raise ValidationError(field, f"{value!r} is not a Kubernetes version like 1.31")
-    return f"{int(found.group(1))}.{int(found.group(2))}"
 
 
 def version_tuple(value):
@@ -572,6 +563,15 @@ def expected_nodes(cluster):
     for pool in cluster.get("node_pools") or []:
         total += pool.get("count") if pool.get("count") is not None else (pool.get("min_count") or 0)
     return total
+
+
+# The deployment a topology describes when it names none (host variable mc_deployment).
+DEFAULT_DEPLOYMENT = "fabric"
+
+
+def cluster_name(cloud, deployment=None):
+    """The name the bootstrap role gives a deployment's cluster in ``cloud``: ``<deployment>-<cloud>``."""
+    return f"{deployment or DEFAULT_DEPLOYMENT}-{cloud}"
 
 
 def context_name(cluster, given=None):

@@ -106,8 +106,8 @@ def provider_params(params, provider):
     return {name: params.get(name) for name in PROVIDER_OPTIONS[provider]}
 
 
-def resource_argument_spec(clouds=("aws", "gcp", "azure")):
-    """``cloud``, ``name``, ``region`` and ``state``: what names one resource in one cloud."""
+def resource_argument_spec(clouds):
+    """``cloud`` (one of ``clouds``), ``name``, ``region`` and ``state``: what names one resource in one cloud."""
     return {
         "cloud": {"type": "str", "required": True, "choices": list(clouds)},
         "name": {"type": "str", "required": True},

@@ -47,3 +47,33 @@ def check_location(cloud, field, value, known, zonal=False):
 def validate(conn, cloud, field, value, zonal=False):
     """Check ``value`` against the cloud's own list read through ``conn`` (see :func:`check_location`)."""
     check_location(cloud, field, value, known_locations(conn), zonal=zonal)
+
+
+def in_locations(location, wanted):
+    """Whether ``location`` is one of ``wanted`` or a zone of one (a zonal GKE cluster in
+    ``us-central1-a`` is in ``us-central1``)."""
+    return any(location == item or location.startswith(f"{item}-") for item in wanted)
+
+
+def listing_scopes(cloud, params, *, regions=None, projects=None, resource_groups=None, subscriptions=None):
+    """``(label, params, region, provider)``: the units of work that list ``cloud``'s resources.
+
+    AWS lists per region (``regions``); GCP per project (all its locations: filter the result with
+    :func:`in_locations`), ``projects`` or the ``gcp_project`` of ``params``; Azure per subscription
+    (``subscriptions`` or ``params``' ``azure_subscription_id``) and resource group, or the whole
+    subscription. Each unit's ``params`` are the provider options to connect with.
+    """
+    if cloud == "aws":
+        return [(f"aws {region}", params, region, None) for region in regions or []]
+    if cloud == "gcp":
+        return [
+            (f"gcp project {project}", dict(params, gcp_project=project), None, {"project": project})
+            for project in projects or [params.get("gcp_project")]
+        ]
+    units = []
+    for subscription in subscriptions or [params.get("azure_subscription_id")]:
+        unit_params = dict(params, azure_subscription_id=subscription)
+        for group in resource_groups or [None]:
+            label = f"azure subscription {subscription}" + (f" resource group {group}" if group else "")
+            units.append((label, unit_params, None, {"resource_group": group} if group else None))
+    return units

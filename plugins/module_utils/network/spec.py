@@ -22,13 +22,13 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.clouds import CLOUDS
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     ImmutableFieldsError,
     ValidationError,
 )
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.tags import check_tags, tags_action
 
-CLOUDS = ("aws", "gcp", "azure")
 PRIVATE_RANGES = tuple(ipaddress.ip_network(c) for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 # Network prefix lengths each cloud accepts for the network's address space.
 PREFIX_LIMITS = {"aws": (16, 28), "gcp": (8, 29), "azure": (8, 29)}

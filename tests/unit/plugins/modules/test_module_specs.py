@@ -84,7 +84,7 @@ def test_bad_input_fails_naming_the_option(module, params, message):
 
 def test_modules_build_their_spec_from_the_shared_pieces():
     spec = mc_cluster.module_spec()["argument_spec"]
-    for piece in (A.resource_argument_spec(), A.tags_argument_spec(), A.wait_argument_spec()):
+    for piece in (A.resource_argument_spec(["aws", "gcp", "azure"]), A.tags_argument_spec(), A.wait_argument_spec()):
         assert {name: spec[name] for name in piece} == piece
     assert spec["node_pools"]["options"] is mc_cluster.NODE_POOL_OPTIONS
     with pytest.raises(ValueError, match="option 'tags' is defined twice"):

@@ -12,7 +12,6 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.spec imp
     context_name,
     expected_after,
     expected_nodes,
-    minor_version,
     normalize_cluster,
     plan_cluster,
     portable_spec,
@@ -158,16 +157,6 @@ def test_invalid_input_names_the_field(cloud, overrides, field):
 def test_fixed_size_with_equal_bounds_is_not_autoscaling():
     desired = normalize_cluster(params(node_pools=[{"name": "a", "count": 2, "min_count": 2, "max_count": 2}]))
     assert (desired["node_pools"][0]["min_count"], desired["node_pools"][0]["max_count"]) == (None, None)
-
-
-def test_versions_are_read_as_minor():
-    assert [minor_version(v) for v in ("1.31", "v1.31.4", "1.31.5-gke.1200", "1.30.9-eks-ab12", "1.29.7")] == [
-        "1.31",
-        "1.31",
-        "1.31",
-        "1.30",
-        "1.29",
-    ]
 
 
 def test_a_new_eks_cluster_plans_its_node_groups_after_the_control_plane():
