@@ -228,7 +228,9 @@ def _write_run(tmp_path, port):
     return {"aws secret key": AWS_SECRET, "azure client secret": AZURE_SECRET, "gcp private key": key_lines[5]}
 
 
-def _run_and_kill(tmp_path, server, extra_env=None, wait_for=1):
+def _run_and_kill(tmp_path, server, extra_env=None, wait_for=1, wait_output=None):
+    """Run the play until ``wait_for`` requests reached ``server`` (and ``wait_output`` is in its
+    output: warnings reach the output asynchronously), then kill it (SIGKILL: nothing gets to clean up)."""
     temp_dirs = {name: tmp_path / name for name in ("local", "remote", "system")}
     for path in temp_dirs.values():
         path.mkdir()
@@ -260,7 +262,10 @@ def _run_and_kill(tmp_path, server, extra_env=None, wait_for=1):
         )
         try:
             deadline = time.monotonic() + 90
-            while len(server.requests) < wait_for and proc.poll() is None and time.monotonic() < deadline:
+            while proc.poll() is None and time.monotonic() < deadline:
+                seen = (tmp_path / "run.log").read_text(errors="replace")
+                if len(server.requests) >= wait_for and (wait_output is None or wait_output in seen):
+                    break
                 time.sleep(0.2)
             time.sleep(1.0)  # every module is waiting on the silent endpoint now
             running = proc.poll() is None
@@ -301,8 +306,10 @@ def test_a_killed_run_leaves_no_credential_in_the_temporary_directories(tmp_path
 def test_each_module_receives_only_its_own_clouds_credentials(tmp_path, silent_server):
     # Keeping the remote files is the one way to see the arguments a module really received.
     secrets = _write_run(tmp_path, silent_server.port)
-    temp_dirs, output = _run_and_kill(tmp_path, silent_server, {"ANSIBLE_KEEP_REMOTE_FILES": "1"}, wait_for=2)
-    assert "are written to a file under the remote temporary directory" in output
+    warning = "are written to a file under the remote temporary directory"
+    extra_env = {"ANSIBLE_KEEP_REMOTE_FILES": "1"}
+    temp_dirs, output = _run_and_kill(tmp_path, silent_server, extra_env, wait_for=2, wait_output=warning)
+    assert warning in output
     modules = sorted(temp_dirs["remote"].rglob("AnsiballZ_mc_network.py"))
     assert len(modules) >= 2, output
     by_cloud = {}
