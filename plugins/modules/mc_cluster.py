@@ -458,15 +458,11 @@ nodes_ready:
 """
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.runner import ensure
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import (
-    argument_spec,
-    provider_argument_spec,
-    resource_argument_spec,
-    tags_argument_spec,
-    wait_argument_spec,
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import (
+    FabricModule,
+    resource_module_spec,
+    run,
 )
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.clouds import CLOUDS
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import FabricModule, run
 
 # Rules within one pool (size or machine_type, min_count with max_count, required taint keys and
 # effects) are the planner's: its errors name the pool and taint index (node_pools[1].taints[0].key),
@@ -538,16 +534,7 @@ REQUIRED_IF = [("state", "present", ["node_pools"])]
 
 def module_spec():
     """Everything ``FabricModule`` takes for this module: its options and the rules between them."""
-    return {
-        "argument_spec": argument_spec(
-            resource_argument_spec(CLOUDS),
-            OPTIONS,
-            tags_argument_spec(),
-            provider_argument_spec(*CLOUDS),
-            wait_argument_spec(),
-        ),
-        "required_if": REQUIRED_IF,
-    }
+    return resource_module_spec(OPTIONS, required_if=REQUIRED_IF)
 
 
 def main():

@@ -144,9 +144,8 @@ kubeconfig_path:
 """
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.cluster.runner import info
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import argument_spec, provider_argument_spec
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.clouds import CLOUDS
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import FabricModule, run
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import FabricModule, info_module_spec, run
 
 OPTIONS = {
     "clouds": {"type": "list", "elements": "str", "required": True, "choices": list(CLOUDS)},
@@ -162,7 +161,7 @@ OPTIONS = {
 
 def module_spec():
     """Everything ``FabricModule`` takes for this module: its options."""
-    return {"argument_spec": argument_spec(OPTIONS, provider_argument_spec(*CLOUDS))}
+    return info_module_spec(OPTIONS)
 
 
 def main():

@@ -264,15 +264,11 @@ actions:
     - {"action": "create_subnet", "subnet": {"name": "fabric-us-east-1a", "cidr": "10.0.0.0/20"}}
 """
 
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import (
-    argument_spec,
-    provider_argument_spec,
-    resource_argument_spec,
-    tags_argument_spec,
-    wait_argument_spec,
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import (
+    FabricModule,
+    resource_module_spec,
+    run,
 )
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.clouds import CLOUDS
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import FabricModule, run
 from ansible_collections.multicloud.fabric.plugins.module_utils.network.runner import ensure
 
 OPTIONS = {
@@ -316,17 +312,7 @@ MUTUALLY_EXCLUSIVE = [["subnets", option] for option in ("subnet_count", "subnet
 
 def module_spec():
     """Everything ``FabricModule`` takes for this module: its options and the rules between them."""
-    return {
-        "argument_spec": argument_spec(
-            resource_argument_spec(CLOUDS),
-            OPTIONS,
-            tags_argument_spec(),
-            provider_argument_spec(*CLOUDS),
-            wait_argument_spec(),
-        ),
-        "required_if": REQUIRED_IF,
-        "mutually_exclusive": MUTUALLY_EXCLUSIVE,
-    }
+    return resource_module_spec(OPTIONS, required_if=REQUIRED_IF, mutually_exclusive=MUTUALLY_EXCLUSIVE)
 
 
 def main():

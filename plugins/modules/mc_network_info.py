@@ -86,9 +86,8 @@ networks:
           secondary_ranges: []
 """
 
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import argument_spec, provider_argument_spec
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.clouds import CLOUDS
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import FabricModule, run
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import FabricModule, info_module_spec, run
 from ansible_collections.multicloud.fabric.plugins.module_utils.network.runner import info
 
 OPTIONS = {
@@ -103,10 +102,7 @@ REQUIRED_IF = [("cloud", "aws", ["region"])]
 
 def module_spec():
     """Everything ``FabricModule`` takes for this module: its options and the rules between them."""
-    return {
-        "argument_spec": argument_spec(OPTIONS, provider_argument_spec(*CLOUDS)),
-        "required_if": REQUIRED_IF,
-    }
+    return info_module_spec(OPTIONS, required_if=REQUIRED_IF)
 
 
 def main():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import re
 
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import check_resource
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.clouds import CLOUDS
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     ImmutableFieldsError,
@@ -257,12 +258,7 @@ def _provider(cloud, params):
 
 def normalize_cluster(params):
     """Validate ``mc_cluster``'s parameters; return the desired cluster (portable shape)."""
-    cloud = params.get("cloud")
-    if cloud not in CLOUDS:
-        raise ValidationError("cloud", f"expected one of {', '.join(CLOUDS)}, got {cloud!r}")
-    for key in ("name", "region"):
-        if not params.get(key):
-            raise ValidationError(key, "is required")
+    cloud = check_resource(params, CLOUDS)
     pattern, rule = CLUSTER_NAME[cloud]
     if not pattern.match(params["name"]):
         raise ValidationError("name", f"{params['name']!r}: {cloud} cluster names are {rule}")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import env_fallback
 
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import ValidationError
+
 # Each entry: AnsibleModule option keys plus ``env``, the environment variables read (in order)
 # when the option is not given.
 AWS_OPTIONS = {
@@ -114,6 +116,19 @@ def resource_argument_spec(clouds):
         "region": {"type": "str", "required": True},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     }
+
+
+def check_resource(params, clouds):
+    """The rules of :func:`resource_argument_spec` for input that does not come through Ansible's
+    argument parsing (the ``topology_errors`` filter reads host variables), and the empty name or
+    region that Ansible's ``required`` lets through. Returns the cloud."""
+    cloud = params.get("cloud")
+    if cloud not in clouds:
+        raise ValidationError("cloud", f"expected one of {', '.join(clouds)}, got {cloud!r}")
+    for key in ("name", "region"):
+        if not params.get(key):
+            raise ValidationError(key, "is required")
+    return cloud
 
 
 def tags_argument_spec():

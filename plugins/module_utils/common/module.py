@@ -21,9 +21,37 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, _load_params
 from ansible.module_utils.common.validation import check_type_dict, check_type_list
 
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import (
+    argument_spec,
+    provider_argument_spec,
+    resource_argument_spec,
+    tags_argument_spec,
+    wait_argument_spec,
+)
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.clouds import CLOUDS
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.diff import mask
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import FabricError, ValidationError
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Deadline, Retrier, RetryPolicy
+
+
+def resource_module_spec(options, **rules):
+    """``FabricModule``'s keyword arguments for a module that manages one resource in one cloud:
+    ``cloud``, ``name``, ``region``, ``state``, the module's own ``options``, ``tags``, every cloud's
+    provider options and ``wait``; ``rules`` are ``required_if``, ``mutually_exclusive``, ..."""
+    spec = argument_spec(
+        resource_argument_spec(CLOUDS),
+        options,
+        tags_argument_spec(),
+        provider_argument_spec(*CLOUDS),
+        wait_argument_spec(),
+    )
+    return dict(rules, argument_spec=spec)
+
+
+def info_module_spec(options, **rules):
+    """``FabricModule``'s keyword arguments for an ``_info`` module: its ``options`` and every
+    cloud's provider options."""
+    return dict(rules, argument_spec=argument_spec(options, provider_argument_spec(*CLOUDS)))
 
 
 class FabricModule:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import check_resource
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.clouds import CLOUDS
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
     ImmutableFieldsError,
@@ -170,12 +171,7 @@ def normalize_network(params, zones=None):
     ``zones`` are the region's availability zones (AWS; None elsewhere or when not known yet).
     Raises :class:`ValidationError` naming the offending option before anything is written.
     """
-    cloud = params.get("cloud")
-    if cloud not in CLOUDS:
-        raise ValidationError("cloud", f"expected one of {', '.join(CLOUDS)}, got {cloud!r}")
-    for key in ("name", "region"):
-        if not params.get(key):
-            raise ValidationError(key, "is required")
+    cloud = check_resource(params, CLOUDS)
     name = params["name"]
     for option, owner in CLOUD_ONLY_OPTIONS.items():
         if owner != cloud and params.get(option) not in (None, {}):
