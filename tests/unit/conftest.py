@@ -37,12 +37,13 @@ class FakeModule:
     """What the runners use of ``FabricModule``, with the parameters a task would have: validated
     and defaulted by the module's own argument spec. Waits and retries run on ``clock``."""
 
-    def __init__(self, module_spec, args, clock, check_mode=False):
+    def __init__(self, module_spec, args, clock, check_mode=False, no_log=False):
         result = ArgumentSpecValidator(**module_spec).validate(args)
         assert not result.error_messages, result.error_messages
         self.params = result.validated_parameters
         self.secret_values = result._no_log_values  # pylint: disable=protected-access
         self.check_mode = check_mode
+        self.no_log = no_log  # the task's no_log: true
         self.warnings = []
         self.clock = clock
         self._deadline = Deadline(self.params.get("wait_timeout") or 300, clock)
@@ -59,5 +60,7 @@ class FakeModule:
 
 @pytest.fixture
 def fake_module(clock):
-    """``fake_module(module_spec, args, check_mode=False)``: a module as the runners see it."""
-    return lambda module_spec, args, check_mode=False: FakeModule(module_spec, args, clock, check_mode)
+    """``fake_module(module_spec, args, check_mode=False, no_log=False)``: a module as the runners see it."""
+    return lambda module_spec, args, check_mode=False, no_log=False: FakeModule(
+        module_spec, args, clock, check_mode, no_log
+    )

@@ -23,8 +23,8 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors im
     ImmutableFieldsError,
     ValidationError,
 )
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.kube import VERSION, minor_version
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.tags import check_tags, tags_action
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.versions import VERSION, minor_version
 
 # Portable machine sizes: the same vCPU / memory in each cloud (general purpose, current generation).
 SIZE_CLASSES = {

@@ -15,6 +15,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common import cl
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.diff import MASK
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import ValidationError
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import FabricModule, run
+from ansible_collections.multicloud.fabric.plugins.modules import mc_cluster_info
 
 try:  # ansible-core >= 2.19
     from ansible.module_utils.testing import patch_module_args
@@ -136,7 +137,7 @@ def test_return_kubeconfig_on_a_no_log_task_is_usable(world, capsys):
     token, not the mask, when the task is no_log."""
     args = {"clouds": ["aws"], "regions": ["us-east-1"], "return_kubeconfig": True, "_ansible_no_log": True}
     with patch_module_args(args), pytest.raises(SystemExit):
-        run(FabricModule(argument_spec=runner.info_argument_spec(), supports_check_mode=True), runner.info)
+        run(FabricModule(supports_check_mode=True, **mc_cluster_info.module_spec()), runner.info)
     out = json.loads(capsys.readouterr().out)
     kubeconfig = out["clusters"][0]["kubeconfig"]
     assert kubeconfig != MASK
@@ -148,7 +149,7 @@ def test_return_kubeconfig_on_a_no_log_task_is_usable(world, capsys):
 def test_returned_kubeconfig_without_no_log_fails_naming_the_option(world, capsys):
     args = {"clouds": ["aws"], "regions": ["us-east-1"], "return_kubeconfig": True}
     with patch_module_args(args), pytest.raises(SystemExit) as done:
-        run(FabricModule(argument_spec=runner.info_argument_spec(), supports_check_mode=True), runner.info)
+        run(FabricModule(supports_check_mode=True, **mc_cluster_info.module_spec()), runner.info)
     out = json.loads(capsys.readouterr().out)
     assert done.value.code == 1 and out["error"]["field"] == "return_kubeconfig"
     assert "minted" not in json.dumps(out) and world.calls == []

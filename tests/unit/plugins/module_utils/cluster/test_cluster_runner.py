@@ -128,8 +128,8 @@ def cloud(monkeypatch):
 
 @pytest.fixture
 def run(cloud, fake_module):
-    def run_(check_mode=False, **changes):
-        module = fake_module(mc_cluster.module_spec(), dict(ARGS, **changes), check_mode)
+    def run_(check_mode=False, no_log=False, **changes):
+        module = fake_module(mc_cluster.module_spec(), dict(ARGS, **changes), check_mode, no_log)
         cloud["deadline"] = module.deadline()
         cloud["calls"].clear()
         return module, runner.ensure(module)
@@ -288,6 +288,7 @@ def test_return_kubeconfig_and_wait_for_nodes_use_one_entry(cloud, run, tmp_path
         kubeconfig={"path": str(tmp_path / "kubeconfig")},
         return_kubeconfig=True,
         wait_for_nodes=True,
+        no_log=True,  # returned credentials need a no_log task
     )
     assert result["nodes_ready"] == 3
     assert seen == [({"token": "ya29.token-1"}, 3, "gcp", "fabric-gcp")]
@@ -295,6 +296,6 @@ def test_return_kubeconfig_and_wait_for_nodes_use_one_entry(cloud, run, tmp_path
     assert len(calls(cloud, "kube_user")) == 1  # the written entry is the returned and waited-on one
     assert "_entry" not in result
     # Without a kubeconfig file, one entry is still made for the return value.
-    _module, result = run(return_kubeconfig=True)
+    _module, result = run(return_kubeconfig=True, no_log=True)
     assert result["kubeconfig"]["current-context"] == "gcp-us-central1-fabric-gcp"
     assert "nodes_ready" not in result

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import ValidationError
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.versions import minor_version
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.kube import minor_version
 
 
 def test_versions_are_read_as_minor():
