@@ -9,6 +9,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 .PHONY: help bootstrap demo test lint units sandbox-tests sanity integration build clean distclean \
 	sandbox-binaries sandbox-up sandbox-down sandbox-status
+.PHONY: ee
 
 help:
 	@echo "make demo         run playbooks/site.yml on the local sandbox"
@@ -19,6 +20,7 @@ help:
 	@echo "make sanity       ansible-test sanity on the built collection"
 	@echo "make integration  integration targets against the sandbox"
 	@echo "make build        build the collection tarball and the mc-sandbox wheel (DIST=dir)"
+	@echo "make ee           execution environment build context in .cache/ee/context, checked complete"
 	@echo "make sandbox-up / sandbox-down / sandbox-status   the local rehearsal clouds"
 	@echo "make clean        remove build and test outputs (keeps .venv)"
 	@echo "make distclean    clean, and remove .venv and .collections"
@@ -38,7 +40,7 @@ demo: sandbox-up
 	@echo "  .venv/bin/ansible-playbook -i inventories/sandbox playbooks/teardown.yml   delete it all"
 	@echo "  make sandbox-down                       stop the sandbox"
 
-test: lint units sandbox-tests sanity integration
+test: lint units ee sandbox-tests sanity integration
 	@echo "==> make test: all passed"
 
 lint: bootstrap
@@ -81,6 +83,10 @@ sanity: bootstrap
 
 integration: bootstrap
 	@scripts/integration.sh
+
+# Cold: a clean virtualenv with the EE's Python requirements (minutes); warm: seconds.
+ee: bootstrap
+	@scripts/ee.sh
 
 # The collection tarball and, next to it, the wheel of the mc-sandbox package that the sandbox
 # role runs (the tarball does not hold it); DIST=dir puts both there.
