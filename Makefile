@@ -14,7 +14,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 help:
 	@echo "make demo         run playbooks/site.yml on the local sandbox"
 	@echo "make test         every test: lint, units, sanity, integration"
-	@echo "make lint         ruff (lint + format check), ansible-lint (production), changelog lint"
+	@echo "make lint         ruff (lint + format check), ansible-lint (production), changelog lint, CI examples"
 	@echo "make units        unit tests (pytest tests/unit; PYTEST_ARGS=\"-k retry\" to select)"
 	@echo "make sandbox-tests the sandbox's own tests (real control planes; builds binaries once)"
 	@echo "make sanity       ansible-test sanity on the built collection"
@@ -52,6 +52,10 @@ lint: bootstrap
 	ansible-lint --offline
 	@echo "==> antsibull-changelog lint"
 	antsibull-changelog lint
+	@echo "==> actionlint (examples/ci/github; built once into ~/.cache/multicloud-fabric)"
+	scripts/actionlint.sh examples/ci/github/workflows/*.yml
+	@echo "==> check-jsonschema (examples/ci/gitlab against GitLab's CI schema)"
+	check-jsonschema --builtin-schema vendor.gitlab-ci examples/ci/gitlab/.gitlab-ci.yml
 
 # pytest exits 5 when it collected nothing: that must fail, not pass silently.
 define pytest
