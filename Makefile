@@ -9,7 +9,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 .PHONY: help bootstrap demo test lint units sandbox-tests sanity integration build clean distclean \
 	sandbox-binaries sandbox-up sandbox-down sandbox-status
-.PHONY: ee
+.PHONY: ee docs
 
 help:
 	@echo "make demo         run playbooks/site.yml on the local sandbox"
@@ -21,6 +21,7 @@ help:
 	@echo "make integration  integration targets against the sandbox"
 	@echo "make build        build the collection tarball and the mc-sandbox wheel (DIST=dir)"
 	@echo "make ee           execution environment build context in .cache/ee/context, checked complete"
+	@echo "make docs         module/plugin/role reference (antsibull-docs) in .cache/docs; warnings fail"
 	@echo "make sandbox-up / sandbox-down / sandbox-status   the local rehearsal clouds"
 	@echo "make clean        remove build and test outputs (keeps .venv)"
 	@echo "make distclean    clean, and remove .venv and .collections"
@@ -40,7 +41,7 @@ demo: sandbox-up
 	@echo "  .venv/bin/ansible-playbook -i inventories/sandbox playbooks/teardown.yml   delete it all"
 	@echo "  make sandbox-down                       stop the sandbox"
 
-test: lint units ee sandbox-tests sanity integration
+test: lint units ee docs sandbox-tests sanity integration
 	@echo "==> make test: all passed"
 
 lint: bootstrap
@@ -91,6 +92,10 @@ integration: bootstrap
 # Cold: a clean virtualenv with the EE's Python requirements (minutes); warm: seconds.
 ee: bootstrap
 	@scripts/ee.sh
+
+# Rebuilt only when a plugin, role spec or the metadata changed (about a minute); warm: a hash.
+docs: bootstrap
+	@scripts/docs.sh
 
 # The collection tarball and, next to it, the wheel of the mc-sandbox package that the sandbox
 # role runs (the tarball does not hold it); DIST=dir puts both there.
