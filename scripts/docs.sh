@@ -17,7 +17,7 @@ start=$SECONDS
 key=$(
   export LC_ALL=C
   {
-    git ls-files -co --exclude-standard -- galaxy.yml meta plugins roles README.md scripts/docs.sh | sort |
+    git ls-files -co --exclude-standard -- galaxy.yml meta plugins roles scripts/docs.sh | sort |
       while read -r f; do [ -f "$f" ] && { printf '%s\n' "$f"; cat "$f"; }; done
     "$bin/python" -m pip freeze --disable-pip-version-check 2>/dev/null |
       grep -iE '^(ansible-core|antsibull-docs|sphinx|sphinx-ansible-theme)==' || true
