@@ -215,9 +215,23 @@ def requirement_name(line):
 # --- 3. the clean virtualenv ------------------------------------------------------------------
 
 
+def resolved_versions():
+    """The versions this checkout's own virtualenv resolved the same requirements to, as pip
+    constraints: the clean install then resolves without backtracking (minutes otherwise, most of
+    them spent trying one botocore after another) and tests what the collection is tested with."""
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "freeze", "--exclude-editable", "--disable-pip-version-check"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return sorted(line for line in out.splitlines() if "==" in line and not line.startswith("-e "))
+
+
 def clean_venv(cache, requirements):
     """A virtualenv with exactly these requirements installed, reused when the list is the same."""
-    spec = "\n".join(sorted(requirements)) + f"\npython {sys.version_info[:3]}\n"
+    constraints = resolved_versions()
+    spec = "\n".join(sorted(requirements)) + "\n--\n" + "\n".join(constraints) + f"\npython {sys.version_info[:3]}\n"
     key = hashlib.sha256(spec.encode()).hexdigest()[:16]
     venv = cache / f"venv-{key}"
     python = venv / "bin" / "python"
@@ -232,10 +246,12 @@ def clean_venv(cache, requirements):
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     reqs = venv / "requirements.txt"
     reqs.write_text("\n".join(requirements) + "\n")
+    pins = venv / "constraints.txt"
+    pins.write_text("\n".join(constraints) + "\n")
     pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--no-input"]
     subprocess.run([*pip, "install", "-q", "--upgrade", "pip"], check=True)
     proc = subprocess.Popen(
-        [*pip, "install", "--progress-bar", "off", "--no-compile", "-r", str(reqs)],
+        [*pip, "install", "--progress-bar", "off", "--no-compile", "-r", str(reqs), "-c", str(pins)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -462,7 +478,9 @@ def main(argv=None):
     parser.add_argument("context", type=Path, help="the build context ansible-builder created")
     root = Path(__file__).resolve().parent.parent
     parser.add_argument("--plugins", type=Path, default=root / "plugins", help="the plugins/ to scan")
-    parser.add_argument("--cache", type=Path, default=root / ".cache" / "ee", help="where the virtualenvs live")
+    # Outside the checkout, like the sandbox's binaries: a fresh clone reuses the virtualenv.
+    default_cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "multicloud-fabric" / "ee"
+    parser.add_argument("--cache", type=Path, default=default_cache, help="where the virtualenvs live")
     args = parser.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
     problems = check(args.context.resolve(), args.plugins.resolve(), args.cache.resolve())
