@@ -23,7 +23,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 stamp="$VENV/.requirements.sha256"
-want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-dev.txt sandbox/pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   say "installing Python dependencies into $VENV (first run: about a minute)"
   start=$SECONDS
@@ -51,3 +51,28 @@ for collection in kubernetes.core community.crypto; do
     exit 1
   fi
 done
+
+# The sandbox's VPN data plane runs strongSwan (userspace ESP) and BIRD in network namespaces:
+# Debian packages, installed here when running as root; otherwise say so (its tests then skip).
+net_packages="strongswan-charon strongswan-swanctl libcharon-extra-plugins bird2 iputils-ping"
+if command -v dpkg-query >/dev/null; then
+  missing=""
+  for package in $net_packages; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing="$missing $package"
+  done
+  if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      say "installing Debian packages for the sandbox's VPN data plane:$missing"
+      start=$SECONDS
+      # shellcheck disable=SC2086
+      if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
+      fi
+      say "Debian packages installed in $((SECONDS - start))s"
+    else
+      say "note: the sandbox's VPN data plane needs root and the Debian packages$missing; its tests will be skipped"
+    fi
+  fi
+fi
