@@ -23,7 +23,8 @@ options:
   aws_session_token:
     description:
       - Session token for temporary credentials. Never logged or returned.
-      - If not set, the environment variable E(AWS_SESSION_TOKEN) is used.
+      - If not set, the environment variables E(AWS_SESSION_TOKEN) and E(AWS_SECURITY_TOKEN) (what
+        Automation Controller's Amazon Web Services credential sets as well) are tried in that order.
     type: str
   aws_profile:
     description:

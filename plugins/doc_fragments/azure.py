@@ -17,7 +17,8 @@ options:
   azure_tenant_id:
     description:
       - Microsoft Entra ID tenant of the service principal.
-      - If not set, the environment variable E(AZURE_TENANT_ID) is used.
+      - If not set, the environment variables E(AZURE_TENANT_ID) and E(AZURE_TENANT) (what Automation
+        Controller's Microsoft Azure Resource Manager credential sets) are tried in that order.
     type: str
   azure_client_id:
     description:
@@ -27,7 +28,8 @@ options:
   azure_client_secret:
     description:
       - Client secret of the service principal. Never logged or returned.
-      - If not set, the environment variable E(AZURE_CLIENT_SECRET) is used.
+      - If not set, the environment variables E(AZURE_CLIENT_SECRET) and E(AZURE_SECRET) (what Automation
+        Controller's Microsoft Azure Resource Manager credential sets) are tried in that order.
     type: str
   azure_auth_source:
     description:

@@ -12,14 +12,14 @@ options:
   gcp_project:
     description:
       - Google Cloud project ID that holds the resources.
-      - If not set, the environment variables E(GCP_PROJECT), E(GOOGLE_CLOUD_PROJECT) and
-        E(CLOUDSDK_CORE_PROJECT) are tried in that order.
+      - If not set, the environment variables E(GCP_PROJECT), E(GOOGLE_CLOUD_PROJECT),
+        E(CLOUDSDK_CORE_PROJECT) and E(GCE_PROJECT) are tried in that order.
     type: str
   gcp_service_account_file:
     description:
       - Path to a service-account JSON key file.
-      - If not set, the environment variables E(GCP_SERVICE_ACCOUNT_FILE) and
-        E(GOOGLE_APPLICATION_CREDENTIALS) are tried in that order.
+      - If not set, the environment variables E(GCP_SERVICE_ACCOUNT_FILE),
+        E(GOOGLE_APPLICATION_CREDENTIALS) and E(GCE_CREDENTIALS_FILE_PATH) are tried in that order.
       - Credentials are chosen in this order, O(gcp_access_token), O(gcp_service_account_contents),
         O(gcp_service_account_file), then Application Default Credentials.
     type: path

@@ -78,6 +78,7 @@ options:
     type: str
     env:
       - name: AWS_SESSION_TOKEN
+      - name: AWS_SECURITY_TOKEN
   aws_profile:
     description: Named profile of the AWS shared config and credentials files.
     type: str
@@ -109,6 +110,7 @@ options:
       - name: GCP_PROJECT
       - name: GOOGLE_CLOUD_PROJECT
       - name: CLOUDSDK_CORE_PROJECT
+      - name: GCE_PROJECT
     ini:
       - section: multicloud_fabric_clusters
         key: gcp_project
@@ -118,6 +120,7 @@ options:
     env:
       - name: GCP_SERVICE_ACCOUNT_FILE
       - name: GOOGLE_APPLICATION_CREDENTIALS
+      - name: GCE_CREDENTIALS_FILE_PATH
     ini:
       - section: multicloud_fabric_clusters
         key: gcp_service_account_file
@@ -165,6 +168,7 @@ options:
     type: str
     env:
       - name: AZURE_TENANT_ID
+      - name: AZURE_TENANT
     ini:
       - section: multicloud_fabric_clusters
         key: azure_tenant_id
@@ -178,6 +182,7 @@ options:
     type: str
     env:
       - name: AZURE_CLIENT_SECRET
+      - name: AZURE_SECRET
   azure_auth_source:
     description: Where Azure credentials come from, as for the modules' O(azure_auth_source).
     type: str

@@ -19,15 +19,21 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors im
 AWS_OPTIONS = {
     "aws_access_key": {"type": "str", "no_log": False, "env": ("AWS_ACCESS_KEY_ID",)},
     "aws_secret_key": {"type": "str", "no_log": True, "env": ("AWS_SECRET_ACCESS_KEY",)},
-    "aws_session_token": {"type": "str", "no_log": True, "env": ("AWS_SESSION_TOKEN",)},
+    "aws_session_token": {"type": "str", "no_log": True, "env": ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")},
     "aws_profile": {"type": "str", "env": ("AWS_PROFILE",)},
     "aws_endpoint_url": {"type": "str", "env": ("AWS_ENDPOINT_URL",)},
     "aws_ca_bundle": {"type": "path", "env": ("AWS_CA_BUNDLE",)},
 }
 
 GCP_OPTIONS = {
-    "gcp_project": {"type": "str", "env": ("GCP_PROJECT", "GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT")},
-    "gcp_service_account_file": {"type": "path", "env": ("GCP_SERVICE_ACCOUNT_FILE", "GOOGLE_APPLICATION_CREDENTIALS")},
+    "gcp_project": {
+        "type": "str",
+        "env": ("GCP_PROJECT", "GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT", "GCE_PROJECT"),
+    },
+    "gcp_service_account_file": {
+        "type": "path",
+        "env": ("GCP_SERVICE_ACCOUNT_FILE", "GOOGLE_APPLICATION_CREDENTIALS", "GCE_CREDENTIALS_FILE_PATH"),
+    },
     "gcp_service_account_contents": {"type": "str", "no_log": True, "env": ("GCP_SERVICE_ACCOUNT_CONTENTS",)},
     "gcp_access_token": {"type": "str", "no_log": True, "env": ("GCP_ACCESS_TOKEN",)},
     "gcp_scopes": {
@@ -41,9 +47,9 @@ GCP_OPTIONS = {
 
 AZURE_OPTIONS = {
     "azure_subscription_id": {"type": "str", "env": ("AZURE_SUBSCRIPTION_ID",)},
-    "azure_tenant_id": {"type": "str", "env": ("AZURE_TENANT_ID",)},
+    "azure_tenant_id": {"type": "str", "env": ("AZURE_TENANT_ID", "AZURE_TENANT")},
     "azure_client_id": {"type": "str", "env": ("AZURE_CLIENT_ID",)},
-    "azure_client_secret": {"type": "str", "no_log": True, "env": ("AZURE_CLIENT_SECRET",)},
+    "azure_client_secret": {"type": "str", "no_log": True, "env": ("AZURE_CLIENT_SECRET", "AZURE_SECRET")},
     "azure_auth_source": {
         "type": "str",
         "choices": ["auto", "service_principal", "cli", "managed_identity"],
