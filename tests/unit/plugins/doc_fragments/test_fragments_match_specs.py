@@ -54,7 +54,12 @@ def test_fragment_yaml_matches_table(name):
 def test_argument_spec_builders_use_env_fallbacks():
     spec = A.provider_argument_spec("aws", "gcp", "azure")
     assert spec["aws_secret_key"]["no_log"] is True
-    assert spec["gcp_project"]["fallback"][1] == ["GCP_PROJECT", "GOOGLE_CLOUD_PROJECT", "CLOUDSDK_CORE_PROJECT"]
+    assert spec["gcp_project"]["fallback"][1] == [
+        "GCP_PROJECT",
+        "GOOGLE_CLOUD_PROJECT",
+        "CLOUDSDK_CORE_PROJECT",
+        "GCE_PROJECT",
+    ]
     assert all("env" not in option for option in spec.values())
     # builders hand out copies: a module changing its spec cannot change another module's
     spec["gcp_scopes"]["default"].append("x")
