@@ -65,30 +65,26 @@ from fractions import Fraction
 from ansible.errors import AnsibleFilterError
 
 
-def _whole(value, field, allow_none=False):
-    if value is None and allow_none:
-        return None
+def _number(value, field, whole=True):
+    """``value`` as a number >= 0 (a whole number when ``whole``), else an error naming ``field``."""
+    kind = "a whole number" if whole else "a number"
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise AnsibleFilterError(f"replica_split: {field} must be a whole number >= 0, got {value!r}")
+        raise AnsibleFilterError(f"replica_split: {field} must be {kind} >= 0, got {value!r}")
     try:
         number = Fraction(str(value))
     except ValueError:
-        raise AnsibleFilterError(f"replica_split: {field} must be a whole number >= 0, got {value!r}") from None
-    if number < 0 or number.denominator != 1:
-        raise AnsibleFilterError(f"replica_split: {field} must be a whole number >= 0, got {value!r}")
-    return int(number)
+        raise AnsibleFilterError(f"replica_split: {field} must be {kind} >= 0, got {value!r}") from None
+    if number < 0 or (whole and number.denominator != 1):
+        raise AnsibleFilterError(f"replica_split: {field} must be {kind} >= 0, got {value!r}")
+    return int(number) if whole else number
+
+
+def _whole(value, field, allow_none=False):
+    return None if value is None and allow_none else _number(value, field)
 
 
 def _weight(value, field):
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise AnsibleFilterError(f"replica_split: {field} must be a number >= 0, got {value!r}")
-    try:
-        number = Fraction(str(value))
-    except ValueError:
-        raise AnsibleFilterError(f"replica_split: {field} must be a number >= 0, got {value!r}") from None
-    if number < 0:
-        raise AnsibleFilterError(f"replica_split: {field} must be a number >= 0, got {value!r}")
-    return number
+    return _number(value, field, whole=False)
 
 
 def _clusters(weights, default_min, default_max):

@@ -23,6 +23,7 @@ import pathlib
 import re
 import shutil
 import subprocess
+import time
 
 from mc_sandbox.net import bgp, ipsec, netns
 
@@ -165,8 +166,6 @@ class DataPlane:
         self.ns.ip("inet", "route", "replace", f"{local_public}/32", "dev", f"e{index}")
 
     def _move_tun(self, ep, gw, ifname, timeout=10.0) -> None:
-        import time  # noqa: PLC0415
-
         deadline = time.monotonic() + timeout
         while "ipsec0" not in self.ns.links(ep):
             if time.monotonic() > deadline:
