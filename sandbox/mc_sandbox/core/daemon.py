@@ -37,6 +37,7 @@ from mc_sandbox.core.serving import serve_in_thread, stop_server
 from mc_sandbox.k8s.control_planes import KubeManager
 from mc_sandbox.k8s.load_balancers import LoadBalancerController
 from mc_sandbox.k8s.pki import sandbox_tls
+from mc_sandbox.net.fabric import VpnFabric
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,9 @@ class Sandbox:
         self.lbs = LoadBalancerController(self.faults)
         self.kube.on_cluster_change(self.lbs.on_cluster_change)
         self.tls = sandbox_tls(state / "pki")
+        self.vpn = VpnFabric(state, self.faults)
         self.clouds = {
-            name: cls(CloudContext(self.faults, self.kube, time_factor, state / "clouds" / name, self.tls))
+            name: cls(CloudContext(self.faults, self.kube, time_factor, state / "clouds" / name, self.tls, self.vpn))
             for name, cls in CLOUDS.items()
         }
         self.stopped = threading.Event()  # set once everything has stopped
@@ -70,6 +72,7 @@ class Sandbox:
     def start(self) -> None:
         self.state.mkdir(parents=True, exist_ok=True)
         self.kube.start()
+        self.vpn.start()
         sections = {name: cloud.start() for name, cloud in self.clouds.items()}
         self._admin = ThreadingHTTPServer((LOOPBACK, 0), self._admin_handler())
         self._admin.daemon_threads = True
@@ -110,7 +113,7 @@ class Sandbox:
             return
         self._stopping.set()
         started = time.monotonic()
-        steps = [*(cloud.stop for cloud in self.clouds.values()), self.lbs.stop, self.kube.stop]
+        steps = [*(cloud.stop for cloud in self.clouds.values()), self.vpn.stop, self.lbs.stop, self.kube.stop]
         for step in steps:
             try:
                 step()
@@ -125,6 +128,7 @@ class Sandbox:
         """Empty every cloud (and stop every cluster); faults and counters start afresh."""
         for cloud in self.clouds.values():
             cloud.reset()
+        self.vpn.reset()
         for key in list(self.kube.clusters):
             cloud, region, name = key.split("/", 2)
             self.kube.delete_cluster(cloud, region, name)
@@ -143,6 +147,7 @@ class Sandbox:
             "clouds": {name: cloud.status() for name, cloud in self.clouds.items()},
             "kubernetes": self.kube.status(),
             "load_balancers": self.lbs.status(),
+            "vpn": self.vpn.snapshot(),
             "faults": self.faults.snapshot(),
         }
 

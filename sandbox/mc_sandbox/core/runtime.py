@@ -113,6 +113,8 @@ class CloudContext:
     time_factor: float
     state_dir: pathlib.Path  # a directory of the cloud's own (keys, files it hands out)
     tls: TlsFiles
+    # net.fabric.VpnFabric: where a cloud's VPN resources become tunnels (None: no VPN emulation)
+    vpn: object = None
 
 
 class Cloud(Protocol):

@@ -196,6 +196,18 @@ class DataPlane:
         shutil.rmtree(self.dir / f"ep-{index}", ignore_errors=True)
         self._save()
 
+    def remove_gateway(self, key: str) -> None:
+        """Remove gateway ``key``: its tunnel ends, its BIRD and its two namespaces."""
+        for name in [n for n, t in self.tunnels.items() if t["gateway"] == key]:
+            self.remove_tunnel(name)
+        gateway = self.gateways.pop(key, None)
+        if gateway is not None:
+            gateway["bird"].stop()
+        for role in (f"vpc-{key}", f"gw-{key}"):
+            netns.run(["ip", "netns", "del", self.ns.name(role)], check=False)
+        shutil.rmtree(self.dir / f"gw-{key}", ignore_errors=True)
+        self._save()
+
     # -- faults ---------------------------------------------------------------------------------
 
     def cut(self, gateway: str, down: bool = True) -> None:
