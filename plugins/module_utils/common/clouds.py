@@ -47,3 +47,17 @@ def networks(cloud, connection):
 
 def clusters(cloud, connection):
     return _package(cloud)[2].Clusters(connection)
+
+
+def vpn_gateways(cloud, connection):
+    """The ``VpnGateways`` adapter of ``cloud`` (``<cloud>/vpn.py``)."""
+    # pylint: disable=import-outside-toplevel
+    if cloud == "aws":
+        from ansible_collections.multicloud.fabric.plugins.module_utils.aws import vpn  # noqa: PLC0415
+    elif cloud == "gcp":
+        from ansible_collections.multicloud.fabric.plugins.module_utils.gcp import vpn  # noqa: PLC0415
+    elif cloud == "azure":
+        from ansible_collections.multicloud.fabric.plugins.module_utils.azure import vpn  # noqa: PLC0415
+    else:
+        raise ValueError(f"unknown cloud {cloud!r}; expected one of {', '.join(CLOUDS)}")
+    return vpn.VpnGateways(connection)

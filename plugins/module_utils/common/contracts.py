@@ -108,6 +108,65 @@ class Clusters(Protocol):
         exec entry that makes one when used (``exec``)."""
 
 
+class VpnGateways(Protocol):
+    """One cloud's side of the VPN mesh (``<cloud>/vpn.py``): its gateway and its half of every
+    peering, as a set of named cloud resources the generic planner (``vpn/plan.py``) diffs.
+
+    ``desired`` (built by ``vpn/runner.py``)::
+
+        {"cloud", "region", "name",          # name: the mesh's name, prefix of every resource name
+         "network": {...},                   # aws {"vpc_id"}; gcp {"network"}; azure {"vnet", "resource_group"}
+         "asn", "cidrs",                     # this gateway's ASN and the ranges it advertises
+         "tags": {...},
+         "tunnels": [tunnel, ...]}           # vpn.spec.tunnels_of(mesh, cloud) entries whose
+                                             # "remote" has "public_ip"; [] = the gateway phase
+
+    A **resource** is ``{"kind", "name", "spec": {...}}`` (desired) plus ``"id"`` and
+    ``"status"`` (current). ``spec`` holds only portable values and references
+    ``{"ref": "<kind>/<name>"}`` to other resources of the same set; the adapter reads them back
+    in the same form, so the planner compares specs key by key (keys in ``WRITE_ONLY`` are skipped
+    when the cloud does not return them; keys listed in the desired resource's ``replace_on``,
+    or every key when it is ``"*"``, need a delete and a create; any other change is an update).
+
+    - ``KINDS``: the kinds in creation order (deletes go in reverse);
+      ``GATEWAY_KINDS``: the subset the gateway phase owns (the rest are peerings).
+    - ``resources(desired)``: every resource ``desired`` needs, without calling the cloud.
+    - ``read(desired)``: every resource of this mesh that exists (found by name/tag), or [].
+    - ``apply(action, desired, ids)``: perform one planned action and wait until the cloud reports
+      it done (failing at once on the cloud's failed state); ``action`` is ``{"action":
+      "create"|"update"|"delete", "kind", "name", "spec", "id"?, "changes"?}``, ``ids`` maps
+      ``"<kind>/<name>"`` to the id of every resource that exists so far in this run; returns
+      the resource's id (None once deleted).
+    - ``gateway(desired, current)``: the facts other clouds' hosts read: ``{"cloud", "region",
+      "name", "asn", "cidrs", "interfaces": [public ip, ...], "tunnel_ips": {tunnel name: ip}}``
+      (GCP/Azure: one address per interface/instance; AWS: one per tunnel).
+    - ``tunnel_status(desired, current)``: per tunnel of ``desired["tunnels"]`` ``{"name", "pair",
+      "index", "status": "UP"|"DOWN", "status_message", "bgp_state", "routes_learned": [cidr],
+      "local_public_ip", "remote_public_ip"}``, read from the cloud's own status fields.
+    """
+
+    conn: Connection
+    warnings: list
+    KINDS: tuple
+    GATEWAY_KINDS: tuple
+    WRITE_ONLY: frozenset
+
+    def resources(self, desired):
+        """The resources ``desired`` needs."""
+
+    def read(self, desired):
+        """The resources of this mesh that exist."""
+
+    def apply(self, action, desired, ids):
+        """Perform one planned action; the resource's id."""
+
+    def gateway(self, desired, current):
+        """The gateway facts the other clouds' peerings need."""
+
+    def tunnel_status(self, desired, current):
+        """Every tunnel's state from the cloud's own status fields."""
+
+
 # The planners' action kinds -> the method of the adapter that performs one (taking the action, the
 # desired shape and the current one). Every cloud's adapter of a kind uses the same table.
 NETWORK_ACTIONS = MappingProxyType(
