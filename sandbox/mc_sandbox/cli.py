@@ -195,6 +195,14 @@ def cmd_fault(args) -> int:
     return 0
 
 
+def cmd_clock(args) -> int:
+    result = _admin("POST", "/clock", {"advance_seconds": args.seconds})
+    if not getattr(args, "json", False):
+        print(f"sandbox clock: {result['offset_seconds']:g}s ahead of real time")
+    _print_result(args, result)
+    return 0
+
+
 def cmd_serve(args) -> int:
     from mc_sandbox.core.daemon import serve  # noqa: PLC0415 - only the daemon needs the cloud emulators
 
@@ -297,6 +305,11 @@ def main(argv: list[str] | None = None) -> int:
     clear = fault_sub.add_parser("clear", help="remove every fault and bring every region back")
     for command in (add, fail, down, clear):  # `fault --json X` and `fault X --json` both work
         command.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
+    clock = sub.add_parser("clock", help="move the sandbox's time forward (e.g. past a token's expiry)")
+    clock_sub = clock.add_subparsers(dest="clock", required=True)
+    advance = clock_sub.add_parser("advance", help="move the sandbox's clock SECONDS forward")
+    advance.add_argument("seconds", type=float)
+    advance.add_argument("--json", action="store_true", help="machine-readable output")
     serve = sub.add_parser("serve", help=argparse.SUPPRESS)
     serve.add_argument("--binary", required=True)
     serve.add_argument("--kwok-config", required=True)
@@ -307,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         "status": cmd_status,
         "reset": cmd_reset,
         "fault": cmd_fault,
+        "clock": cmd_clock,
         "serve": cmd_serve,
     }
     return handlers[args.command](args)

@@ -27,6 +27,7 @@ from mc_sandbox.clouds.aws.server import AwsCloud
 from mc_sandbox.clouds.azure.server import AzureCloud
 from mc_sandbox.clouds.gcp.server import GcpCloud
 from mc_sandbox.core import config
+from mc_sandbox.core.clock import Clock
 from mc_sandbox.core.faults import FaultManager, FaultRule, ProvisioningFailure
 from mc_sandbox.core.files import write_file
 from mc_sandbox.core.httpjson import read_json, reply_json
@@ -59,8 +60,10 @@ class Sandbox:
         self.kube.on_cluster_change(self.lbs.on_cluster_change)
         self.tls = sandbox_tls(state / "pki")
         self.vpn = VpnFabric(state, self.faults)
+        self.clock = Clock()
+        shared = {"vpn": self.vpn, "clock": self.clock}
         self.clouds = {
-            name: cls(CloudContext(self.faults, self.kube, time_factor, state / "clouds" / name, self.tls, self.vpn))
+            name: cls(CloudContext(self.faults, self.kube, time_factor, state / "clouds" / name, self.tls, **shared))
             for name, cls in CLOUDS.items()
         }
         self.stopped = threading.Event()  # set once everything has stopped
@@ -129,6 +132,7 @@ class Sandbox:
         for cloud in self.clouds.values():
             cloud.reset()
         self.vpn.reset()
+        self.clock.reset()
         for key in list(self.kube.clusters):
             cloud, region, name = key.split("/", 2)
             self.kube.delete_cluster(cloud, region, name)
@@ -144,6 +148,7 @@ class Sandbox:
             "uptime_seconds": round(time.time() - self.started, 1),
             "state_dir": str(self.state),
             "time_factor": self.time_factor,
+            "clock_offset_seconds": self.clock.offset,
             "clouds": {name: cloud.status() for name, cloud in self.clouds.items()},
             "kubernetes": self.kube.status(),
             "load_balancers": self.lbs.status(),
@@ -195,6 +200,9 @@ class Sandbox:
                     elif self.path == "/faults/region-down":
                         sandbox.faults.region_down(body["cloud"], body["region"])
                         self._reply(200, sandbox.faults.snapshot())
+                    elif self.path == "/clock":
+                        offset = sandbox.clock.advance(body.get("advance_seconds"))
+                        self._reply(200, {"offset_seconds": offset})
                     elif self.path == "/reset":
                         sandbox.reset()
                         self._reply(200, {"reset": True})

@@ -115,6 +115,8 @@ class CloudContext:
     tls: TlsFiles
     # net.fabric.VpnFabric: where a cloud's VPN resources become tunnels (None: no VPN emulation)
     vpn: object = None
+    # core.clock.Clock: the time of day the cloud checks credentials against (None: real time)
+    clock: object = None
 
 
 class Cloud(Protocol):

@@ -114,6 +114,7 @@ class AwsCloud:
             faults=context.faults,
         )
         self._token_max_age = timedelta(seconds=eks_token_max_age())
+        self._clock = context.clock
         self._server = None
         self._thread: threading.Thread | None = None
 
@@ -218,7 +219,12 @@ class AwsCloud:
         port = self._server.server_port if self._server else None
         hosts = {f"127.0.0.1:{port}", f"localhost:{port}"} if port else set()
         caller = verify_eks_token(
-            token, cluster_name=name, hosts=hosts, secret_for=self._secret_for, max_age=self._token_max_age
+            token,
+            cluster_name=name,
+            hosts=hosts,
+            secret_for=self._secret_for,
+            max_age=self._token_max_age,
+            aged=self._clock.skipped_since if self._clock is not None else None,
         )
         if caller is None:
             return None

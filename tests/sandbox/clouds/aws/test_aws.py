@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError, WaiterError
 from mc_sandbox.clouds.aws.auth import TOKEN_PREFIX, eks_token
 from mc_sandbox.clouds.aws.eks.models import CLUSTER_CREATE_SECONDS, DEFAULT_VERSION
 from mc_sandbox.clouds.aws.server import AwsCloud
+from mc_sandbox.core.clock import Clock
 from mc_sandbox.core.config import scaled
 from mc_sandbox.core.faults import FaultRule
 from mc_sandbox.core.runtime import CloudContext, NodePool
@@ -440,6 +441,42 @@ def test_creator_token_is_cluster_admin(cloud, eks, subnets, authenticate, monke
     monkeypatch.setenv("AWS_ENDPOINT_URL", cloud.endpoint)  # a Session finds the sandbox like the AWS CLI does
     session = boto3.Session(creds.access_key_id, creds.secret_access_key, region_name=REGION)
     assert authenticate("c1", eks_token(session, "c1")).groups == ["system:masters"]
+
+
+def test_a_token_expires_when_the_sandbox_clock_passes_its_max_age(faults, runtime, tmp_path, monkeypatch):
+    monkeypatch.delenv("MC_SANDBOX_EKS_TOKEN_MAX_AGE", raising=False)
+    clock = Clock()
+    cloud = AwsCloud(CloudContext(faults, runtime, TIME_FACTOR, tmp_path, tls=None, clock=clock))
+    cloud.start()
+    try:
+        creds = cloud.credentials
+        session = boto3.Session(creds.access_key_id, creds.secret_access_key, region_name=REGION)
+        eks = client(session, cloud, "eks")
+        ec2 = client(session, cloud, "ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+        ids = [
+            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"][
+                "SubnetId"
+            ]
+            for i, z in enumerate("ab")
+        ]
+        create_cluster(eks, ids)
+        authenticate = runtime.authenticators[TOKEN_PREFIX]
+        token = eks_token(sts_client(cloud, creds.access_key_id, creds.secret_access_key), "c1")
+        assert authenticate(f"aws/{REGION}/c1", token) is not None
+        clock.advance(15 * 60 - 30)
+        assert authenticate(f"aws/{REGION}/c1", token) is not None, "refused before its 15 minutes"
+        clock.advance(60)
+        assert authenticate(f"aws/{REGION}/c1", token) is None, "accepted after its 15 minutes"
+        # A token signed after the jump is fresh: a client refreshing its credentials gets in.
+        time.sleep(1.1)  # SigV4 dates have whole seconds
+        fresh = eks_token(sts_client(cloud, creds.access_key_id, creds.secret_access_key), "c1")
+        assert authenticate(f"aws/{REGION}/c1", fresh) is not None
+        with pytest.raises(ValueError, match="advance_seconds"):
+            clock.advance(-1)
+    finally:
+        cloud.stop()
+        cloud.reset()
 
 
 def test_other_iam_user_authenticates_without_admin(cloud, session, eks, subnets, authenticate):
