@@ -45,6 +45,7 @@ class FakeModule:
         self.check_mode = check_mode
         self.no_log = no_log  # the task's no_log: true
         self.warnings = []
+        self.logged = []
         self.clock = clock
         self._deadline = Deadline(self.params.get("wait_timeout") or 300, clock)
 
@@ -56,6 +57,12 @@ class FakeModule:
 
     def warn(self, message):
         self.warnings.append(message)
+
+    def add_secrets(self, values):
+        self.secret_values.update(str(v) for v in values if v)
+
+    def log(self, message):
+        self.logged.append(message)
 
 
 @pytest.fixture

@@ -93,6 +93,15 @@ class FabricModule:
         """Values of every ``no_log`` option given to this module."""
         return self.ansible.no_log_values
 
+    def add_secrets(self, values):
+        """Treat ``values`` (e.g. keys derived from a ``no_log`` option) as secrets too: masked in
+        the result, diffs, warnings and errors, as Ansible masks ``no_log`` options."""
+        self.ansible.no_log_values.update(str(v) for v in values if v)
+
+    def log(self, message):
+        """A line in the target's log (syslog/journal), secrets masked."""
+        self.ansible.log(mask(message, self.secret_values))
+
     def deadline(self):
         """One deadline for the whole task, from ``wait_timeout`` (shared by retries and waits)."""
         if self._deadline is None:

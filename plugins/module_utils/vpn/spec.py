@@ -93,6 +93,25 @@ def _asn(value, field, cloud, peers):
     return asn
 
 
+def check_name(name):
+    """``name`` as a mesh name every cloud accepts inside its resource names."""
+    if not isinstance(name, str) or not name or len(name) > NAME_MAX or not name[0].isalpha():
+        raise ValidationError("name", f"expected 1-{NAME_MAX} characters starting with a letter, got {name!r}")
+    if not name.replace("-", "").isalnum() or name != name.lower():
+        raise ValidationError("name", f"use lowercase letters, digits and '-' (GCP's naming rule), got {name!r}")
+    return name
+
+
+def check_cidrs(value, field):
+    """``value`` (one or a list of IPv4 CIDRs) as the ranges a gateway advertises."""
+    return [str(n) for n in _networks(value, field)]
+
+
+def check_asn(value, field, cloud, peers):
+    """``value`` as an ASN the gateway of ``cloud`` can use when peering with ``peers``."""
+    return _asn(value, field, cloud, set(peers))
+
+
 def _networks(value, field):
     if isinstance(value, str):
         value = [value]
@@ -304,10 +323,7 @@ def plan_mesh(gateways, psk_seed, *, name="fabric", rotations=None, inside_cidrs
                              "b": {...}}]}],
      "tunnels_total", "bgp_total"}
     """
-    if not isinstance(name, str) or not name or len(name) > NAME_MAX or not name[0].isalpha():
-        raise ValidationError("name", f"expected 1-{NAME_MAX} characters starting with a letter, got {name!r}")
-    if not name.replace("-", "").isalnum() or name != name.lower():
-        raise ValidationError("name", f"use lowercase letters, digits and '-' (GCP's naming rule), got {name!r}")
+    check_name(name)
     if not isinstance(psk_seed, str) or len(psk_seed) < SEED_MIN_LENGTH:
         raise ValidationError(
             "psk_seed",
