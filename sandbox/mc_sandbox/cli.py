@@ -203,6 +203,25 @@ def cmd_clock(args) -> int:
     return 0
 
 
+def cmd_vpc_exec(args) -> int:
+    """Run a command inside the namespace that stands for a VPC of the VPN data plane, as a probe
+    on a machine of that VPC would (ping, curl): its traffic to another VPC crosses the tunnels."""
+    status = _admin("GET", "/status")
+    vpn = status.get("vpn") or {}
+    if vpn.get("mode") != "dataplane":
+        missing = "; ".join(vpn.get("missing") or []) or "unknown reason"
+        raise SystemExit(f"error: the sandbox's VPN data plane is not running ({missing}); no VPC to run in")
+    vpc = (vpn.get("vpcs") or {}).get(args.vpc)
+    if vpc is None:
+        known = ", ".join(sorted(vpn.get("vpcs") or {})) or "none yet (no VPN gateway has been made)"
+        raise SystemExit(f"error: no VPC {args.vpc} in the VPN data plane; VPCs: {known}")
+    argv = args.argv[1:] if args.argv[:1] == ["--"] else list(args.argv)
+    if not argv:
+        raise SystemExit("error: vpc-exec needs a command, e.g. mc-sandbox vpc-exec aws/us-east-1 -- ping 10.1.0.2")
+    os.execvp("ip", ["ip", "netns", "exec", vpc["namespace"], *argv])  # noqa: S606, S607 - the user's command
+    return 127
+
+
 def cmd_serve(args) -> int:
     from mc_sandbox.core.daemon import serve  # noqa: PLC0415 - only the daemon needs the cloud emulators
 
@@ -310,6 +329,11 @@ def main(argv: list[str] | None = None) -> int:
     advance = clock_sub.add_parser("advance", help="move the sandbox's clock SECONDS forward")
     advance.add_argument("seconds", type=float)
     advance.add_argument("--json", action="store_true", help="machine-readable output")
+    vpc_exec = sub.add_parser(
+        "vpc-exec", help="run a command inside a VPC of the VPN data plane (CLOUD/REGION), e.g. ping"
+    )
+    vpc_exec.add_argument("vpc", help="CLOUD/REGION of the VPC, e.g. aws/us-east-1")
+    vpc_exec.add_argument("argv", nargs=argparse.REMAINDER, help="the command, after --")
     serve = sub.add_parser("serve", help=argparse.SUPPRESS)
     serve.add_argument("--binary", required=True)
     serve.add_argument("--kwok-config", required=True)
@@ -321,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         "reset": cmd_reset,
         "fault": cmd_fault,
         "clock": cmd_clock,
+        "vpc-exec": cmd_vpc_exec,
         "serve": cmd_serve,
     }
     return handlers[args.command](args)

@@ -87,7 +87,7 @@ def _rename_field(error, peers_offset=1):
     own (gateways[0]) and ``peers`` (the rest)."""
     field = str(error.field)
     if field.startswith("gateways["):
-        index, _, rest = field[len("gateways[") :].partition("]")
+        index, _bracket, rest = field[len("gateways[") :].partition("]")
         position = int(index)
         rest = rest.lstrip(".")
         if position == 0:

@@ -165,7 +165,25 @@ class VpnFabric:
                 "built": len(self._applied_endpoints),
                 "errors": dict(self._errors),
                 "cut": sorted(self._cut),
+                "vpcs": self._vpcs(),
             }
+
+    def _vpcs(self) -> dict:
+        """``{"<cloud>/<region>": {"gateway", "namespace", "address"}}`` of every VPC the data plane
+        built: the namespace standing for the VPC, and the address in it that answers probes."""
+        if self._plane is None:
+            return {}
+        out = {}
+        for key, gateway in sorted(self._applied_gateways.items()):
+            short = self._short.get(key)
+            if short is None or short not in self._plane.gateways:
+                continue
+            out[f"{gateway['cloud']}/{gateway['region']}"] = {
+                "gateway": key,
+                "namespace": self._plane.ns.name(f"vpc-{short}"),
+                "address": self._plane.vpc_address(short),
+            }
+        return out
 
     # -- lifecycle -----------------------------------------------------------------------------
 

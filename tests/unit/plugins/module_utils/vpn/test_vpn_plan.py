@@ -106,7 +106,8 @@ def test_an_immutable_change_replaces_the_resource_and_what_refers_to_it():
         ("vpn_tunnel", "m-aws-0"),
         ("external_vpn_gateway", "m-aws"),
     ]
-    assert [KINDS.index(k) for k, _ in created] == sorted(KINDS.index(k) for k, _ in created)
+    positions = [KINDS.index(kind) for kind, _name in created]
+    assert positions == sorted(positions)
     assert set(created) == set(deleted)
     assert all(a.get("replace") for a in actions)
     assert all(a["id"] for a in actions if a["action"] == "delete")
@@ -194,7 +195,7 @@ def test_applying_any_plan_converges_and_respects_references():
     exactly the desired set (a second plan is empty)."""
     rng = random.Random(12)
     desired = mesh()
-    for _ in range(300):
+    for _case in range(300):
         current = []
         for resource in desired:
             roll = rng.random()

@@ -252,7 +252,7 @@ def test_azure_needs_its_resource_group(cloud, fake_module):
 def test_info_reports_every_tunnel_without_the_keys(cloud, fake_module):
     peers = [dict(AWS_FACTS, tunnel_ips=aws_tunnel_ips()), AZURE_FACTS]
     runner.ensure(module(fake_module, peers=peers, psk_seed=SEED))
-    args = {k: v for k, v in GCP.items()}
+    args = dict(GCP)
     task = fake_module(mc_vpn_info.module_spec(), dict(args, peers=peers))
     result = runner.info(task)
     assert result["tunnels_up"] == 8 and result["bgp_established"] == 8
