@@ -13,6 +13,10 @@ into the gateway as the tunnel's interface, carrying the /30 inside address. The
 namespace routes public addresses to endpoints; several tunnels of one gateway interface share
 its public address (a GCP HA VPN interface terminates two tunnels), so ``inet`` picks the
 endpoint by the pair of addresses (policy routing: from the peer's address to ours).
+
+Latency between two gateways (``delay``) is added in ``inet`` by a userspace forwarder (see
+``delay.py``): packets arriving from an endpoint link towards a peer of the other gateway are
+policy-routed into the forwarder's TUN device, held for the pair's one-way delay and routed on.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import shutil
 import subprocess
 import time
 
-from mc_sandbox.net import bgp, ipsec, netns
+from mc_sandbox.net import bgp, delay, ipsec, netns
 
 PUBLIC_RANGE = ipaddress.ip_network("198.18.0.0/15")
 # inet's own address on every endpoint link, never handed out as a public address.
@@ -33,6 +37,11 @@ TRANSIT = "198.19.255.254"
 TABLE_BASE = 1000
 # Rules that cut a gateway off come before every routing rule.
 CUT_PRIORITY = 100
+# Rules that send an endpoint's packets through the delay forwarder come first (a delayed packet
+# still meets the cut rules when it comes back); they share one priority and one table.
+DELAY_PRIORITY = 90
+DELAY_TABLE = "900"
+DELAY_TUN = "dly0"
 
 
 def missing() -> list[str]:
@@ -47,6 +56,11 @@ class DataPlane:
         self.gateways: dict[str, dict] = {}
         self.tunnels: dict[str, dict] = {}
         self.state_file = self.dir / "dataplane.json"
+        # {(gateway_a, gateway_b) sorted: (one_way_ms, loss_pct)}, the rules installed in inet
+        # {endpoint index: (local_public, remote_public)} and the forwarder once one is needed.
+        self.delays: dict[tuple[str, str], tuple[float, float]] = {}
+        self._delay_rules: dict[int, tuple[str, str]] = {}
+        self._delay: delay.Delay | None = None
 
     # -- gateways -------------------------------------------------------------------------------
 
@@ -149,6 +163,7 @@ class DataPlane:
             "peer_asn": int(peer_asn),
         }
         self._bgp(gateway)
+        self._sync_delays()
         charon.initiate()
         self._save()
 
@@ -188,6 +203,7 @@ class DataPlane:
         tunnel["charon"].stop()  # its TUN device goes with it
         index = tunnel["index"]
         self.ns.ip("inet", "rule", "del", "priority", str(TABLE_BASE + index), check=False)
+        self._sync_delays()
         netns.run(["ip", "netns", "del", self.ns.name(f"ep-{index}")], check=False)
         gateway = self.gateways.get(tunnel["gateway"])
         if gateway is not None:
@@ -203,6 +219,10 @@ class DataPlane:
         gateway = self.gateways.pop(key, None)
         if gateway is not None:
             gateway["bird"].stop()
+        # A gateway made later under the same key starts without the old one's latency.
+        for pair in [p for p in self.delays if key in p]:
+            del self.delays[pair]
+        self._sync_delays()
         for role in (f"vpc-{key}", f"gw-{key}"):
             netns.run(["ip", "netns", "del", self.ns.name(role)], check=False)
         shutil.rmtree(self.dir / f"gw-{key}", ignore_errors=True)
@@ -221,6 +241,79 @@ class DataPlane:
             self.ns.ip("inet", "rule", "del", "priority", priority, check=False)
             if down:
                 self.ns.ip("inet", "rule", "add", "to", tunnel["local_public"], "priority", priority, "blackhole")
+
+    # -- latency --------------------------------------------------------------------------------
+
+    def delay(self, gateway_a: str, gateway_b: str, one_way_ms: float, loss_pct: float = 0.0) -> None:
+        """Delay every packet between the tunnel endpoints of ``gateway_a`` and ``gateway_b`` by
+        ``one_way_ms`` in each direction and drop ``loss_pct`` % of them, for the endpoints there
+        are now and those made later; ``0, 0`` takes the pair back to an undelayed internet."""
+        for key in (gateway_a, gateway_b):
+            if key not in self.gateways:
+                raise KeyError(f"delay: no gateway {key!r} in this data plane (have {sorted(self.gateways)})")
+        if gateway_a == gateway_b:
+            raise ValueError(f"delay: {gateway_a!r} to itself; give two different gateways")
+        one_way_ms, loss_pct = delay.check_pair(one_way_ms, loss_pct)
+        pair = tuple(sorted((gateway_a, gateway_b)))
+        if one_way_ms or loss_pct:
+            self.delays[pair] = (one_way_ms, loss_pct)
+        else:
+            self.delays.pop(pair, None)
+        self._sync_delays()
+        self._save()
+
+    def delay_stats(self) -> dict:
+        """The forwarder's counters (``received``, ``delayed``, ``lost``, ``overflow``, ``queued``,
+        ``pairs``), or {} while no delay was ever asked for."""
+        return self._delay.stats() if self._delay is not None and self._delay.running() else {}
+
+    def _delay_pairs(self) -> dict[tuple[str, str], tuple[float, float]]:
+        """``{(local_public, remote_public): (one_way_ms, loss_pct)}`` of every endpoint whose peer
+        is an endpoint of a gateway its own gateway has a delay with."""
+        owner = {t["local_public"]: t["gateway"] for t in self.tunnels.values()}
+        pairs = {}
+        for tunnel in self.tunnels.values():
+            peer = owner.get(tunnel["remote_public"])
+            if peer is None:
+                continue
+            setting = self.delays.get(tuple(sorted((tunnel["gateway"], peer))))
+            if setting is not None:
+                pairs[(tunnel["local_public"], tunnel["remote_public"])] = setting
+        return pairs
+
+    def _delay_rule(self, action: str, index: int, src: str, dst: str) -> None:
+        self.ns.ip(
+            "inet", "rule", action, "iif", f"e{index}", "from", src, "to", dst,
+            "lookup", DELAY_TABLE, "priority", str(DELAY_PRIORITY), check=action == "add",
+        )  # fmt: skip
+
+    def _sync_delays(self) -> None:
+        """Make the forwarder's table and inet's rules what ``self.delays`` asks for."""
+        pairs = self._delay_pairs()
+        wanted = {
+            t["index"]: (t["local_public"], t["remote_public"])
+            for t in self.tunnels.values()
+            if (t["local_public"], t["remote_public"]) in pairs
+        }
+        for index, (src, dst) in list(self._delay_rules.items()):
+            if wanted.get(index) != (src, dst):
+                self._delay_rule("del", index, src, dst)
+                del self._delay_rules[index]
+        if not self.delays and self._delay is None:
+            return
+        if self._delay is None or not self._delay.running():
+            self._delay = delay.Delay(self.ns.exec_argv("inet", []), self.dir / "delay", DELAY_TUN)
+            self._delay.start()
+            self.ns.ip("inet", "link", "set", DELAY_TUN, "up")
+            # Packets come back out of the TUN with sources inet routes elsewhere.
+            for conf in ("all", DELAY_TUN):
+                self.ns.sysctl("inet", f"net.ipv4.conf.{conf}.rp_filter", "0")
+            self.ns.ip("inet", "route", "replace", "default", "dev", DELAY_TUN, "table", DELAY_TABLE)
+        self._delay.set(pairs)
+        for index, (src, dst) in wanted.items():
+            if index not in self._delay_rules:
+                self._delay_rule("add", index, src, dst)
+                self._delay_rules[index] = (src, dst)
 
     # -- status ---------------------------------------------------------------------------------
 
@@ -257,6 +350,7 @@ class DataPlane:
         state = {
             "prefix": self.ns.prefix,
             "gateways": {k: {"asn": g["asn"], "cidrs": g["cidrs"]} for k, g in self.gateways.items()},
+            "delays": {f"{a}/{b}": {"one_way_ms": ms, "loss_pct": loss} for (a, b), (ms, loss) in self.delays.items()},
             "tunnels": {
                 k: {x: t[x] for x in ("index", "gateway", "local_public", "remote_public")}
                 for k, t in self.tunnels.items()
@@ -266,6 +360,11 @@ class DataPlane:
 
     def down(self) -> list[str]:
         """Stop every daemon and remove every namespace of this data plane; the names removed."""
+        if self._delay is not None:
+            self._delay.stop()
+            self._delay = None
+        self.delays.clear()
+        self._delay_rules.clear()
         for tunnel in self.tunnels.values():
             tunnel["charon"].stop()
         for gateway in self.gateways.values():
