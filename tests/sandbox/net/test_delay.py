@@ -283,6 +283,12 @@ def test_delayed_tunnels_show_the_round_trip_keep_bgp_and_carry_tcp(plane, tmp_p
     assert wait_for(lambda: plane.probe("aws", "gcp", count=1)["loss_pct"] == 0.0, timeout=60)
     assert wait_for(lambda: established(plane, names), timeout=60)
 
+    # A cut region stays cut while its pairs are delayed (delayed packets still meet the cut).
+    plane.cut("gcp")
+    assert plane.probe("aws", "gcp", count=3, interval=0.2)["loss_pct"] == 100.0
+    plane.cut("gcp", down=False)
+    assert wait_for(lambda: plane.probe("aws", "gcp", count=1)["loss_pct"] == 0.0, timeout=60)
+
     # No delay: the detour goes away and the round trip is the machine's again.
     plane.delay("aws", "gcp", 0.0)
     assert "lookup 900" not in plane.ns.ip("inet", "rule", "show")
