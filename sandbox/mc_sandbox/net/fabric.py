@@ -30,12 +30,13 @@ down by the fault framework cuts its gateways off the internet.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import logging
 import pathlib
 import threading
 import time
 
-from mc_sandbox.net import mesh, netns
+from mc_sandbox.net import mesh, netns, regions
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class VpnFabric:
         self._short: dict[str, str] = {}  # gateway key -> data plane key (namespace-sized)
         self._errors: dict[str, str] = {}  # key -> why the data plane could not build it
         self._cut: set[str] = set()
+        self._delays: dict[tuple[str, str], float] = {}  # pair of gateway keys -> one-way ms applied
         self._plane: mesh.DataPlane | None = None
         self._wake = threading.Event()
         self._idle = threading.Event()
@@ -165,6 +167,7 @@ class VpnFabric:
                 "built": len(self._applied_endpoints),
                 "errors": dict(self._errors),
                 "cut": sorted(self._cut),
+                "delays_ms": {f"{a} {b}": d for (a, b), d in sorted(self._delays.items())},
                 "vpcs": self._vpcs(),
             }
 
@@ -213,6 +216,7 @@ class VpnFabric:
             self._applied_endpoints.clear()
             self._short.clear()
             self._cut.clear()
+            self._delays.clear()
         return removed
 
     def reset(self) -> None:
@@ -341,6 +345,7 @@ class VpnFabric:
                     plane.gateway(self._short_key(key), gateway["asn"], list(gateway["cidrs"]))
                     with self._lock:
                         self._applied_gateways[key] = gateway
+                        self._delays = {p: d for p, d in self._delays.items() if key not in p}
                         self._errors.pop(key, None)
                 except Exception as exc:  # a bad range must not stop the other gateways
                     log.exception("VPN gateway %s", key)
@@ -368,7 +373,24 @@ class VpnFabric:
                 log.exception("VPN tunnel end %s", key)
                 with self._lock:
                     self._errors[key] = str(exc)
+        self._apply_delays(gateways)
         self._apply_cuts(gateways)
+
+    def _apply_delays(self, gateways) -> None:
+        """Between every two gateways the one-way delay of their regions (``regions.py``)."""
+        built = sorted(k for k in self._applied_gateways if k in gateways)
+        self._delays = {p: d for p, d in self._delays.items() if p[0] in built and p[1] in built}
+        for a, b in itertools.combinations(built, 2):
+            ga, gb = gateways[a], gateways[b]
+            try:
+                one_way = regions.one_way_ms(ga["cloud"], ga["region"], gb["cloud"], gb["region"])
+            except regions.UnknownRegion as exc:
+                log.warning("no latency between %s and %s: %s", a, b, exc)
+                continue
+            if self._delays.get((a, b)) == one_way:
+                continue
+            self._plane.delay(self._short_key(a), self._short_key(b), one_way)
+            self._delays[(a, b)] = one_way
 
     def _apply_cuts(self, gateways) -> None:
         for key, gateway in gateways.items():

@@ -4,6 +4,8 @@ them, what the two ends' configurations decide)."""
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 
 import pytest
 from mc_sandbox.core.faults import FaultManager
@@ -148,6 +150,21 @@ def test_dataplane_mode_builds_real_tunnels_and_removes_them(tmp_path):
         assert states, {k: fabric.status(k) for k in keys}
         assert {s["mode"] for s in states.values()} == {"dataplane"}
         assert fabric.routes("gcp/us-central1/f-gcp") == ["10.0.0.0/16"]
+        # Between the two regions the delay of their distance (Virginia - Iowa, about 12 ms each way).
+        delays = fabric.snapshot()["delays_ms"]
+        assert list(delays) == ["aws/us-east-1/f-aws gcp/us-central1/f-gcp"]
+        assert 8 < delays["aws/us-east-1/f-aws gcp/us-central1/f-gcp"] < 20
+        vpc = fabric.snapshot()["vpcs"]["aws/us-east-1"]
+        gcp_address = fabric.snapshot()["vpcs"]["gcp/us-central1"]["address"]
+        out = subprocess.run(
+            ["ip", "netns", "exec", vpc["namespace"], "ping", "-n", "-q", "-c", "3", "-i", "0.2", gcp_address],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        ).stdout
+        rtt = float(re.search(r"= [\d.]+/([\d.]+)/", out).group(1))
+        assert 2 * delays["aws/us-east-1/f-aws gcp/us-central1/f-gcp"] <= rtt < 100, out
         # Taking GCP's half away removes its namespaces; AWS's ends lose their peer.
         fabric.publish("gcp", [], [])
         assert fabric.wait_idle(60)
