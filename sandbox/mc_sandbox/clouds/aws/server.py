@@ -1,9 +1,9 @@
 """The sandbox's AWS: moto, in this process, behind a gateway that makes it behave like AWS.
 
 Every request to the endpoint goes (1) through the fault framework, then (2) to the sandbox's own
-handlers where moto falls short (EKS lifecycles, see eks.responses), else (3) to moto. moto runs
-in-process so those handlers can reach its backends directly; the same process also answers the
-Kubernetes API servers' token webhook for `k8s-aws-v1.` tokens (see aws_auth).
+handlers where moto falls short (EKS lifecycles, see eks.responses; Site-to-Site VPN, see vpn),
+else (3) to moto. moto runs in-process so those handlers can reach its backends directly; the
+same process also answers the Kubernetes API servers' token webhook for `k8s-aws-v1.` tokens (see aws_auth).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from werkzeug.wrappers import Response
 
 from mc_sandbox.clouds.aws.auth import TOKEN_PREFIX, verify_eks_token
 from mc_sandbox.clouds.aws.eks.responses import EksEmulator
+from mc_sandbox.clouds.aws.vpn import VpnEmulator
 from mc_sandbox.core.config import eks_token_max_age
 from mc_sandbox.core.faults import Decision
 from mc_sandbox.core.runtime import CloudContext, UserInfo
@@ -113,6 +114,7 @@ class AwsCloud:
             identify=self._caller_arn,
             faults=context.faults,
         )
+        self._vpn = VpnEmulator(context.vpn, account_id=account_id, time_factor=time_factor)
         self._token_max_age = timedelta(seconds=eks_token_max_age())
         self._clock = context.clock
         self._server = None
@@ -161,6 +163,7 @@ class AwsCloud:
         self._eks.reset()
         reset = EnvironBuilder(path="/moto-api/reset", method="POST").get_environ()
         Response.from_app(self._moto, reset)
+        self._vpn.reset()
         self._register_credentials()
 
     def status(self) -> dict:
@@ -277,6 +280,8 @@ class AwsCloud:
             params = {**payload, **dict(parse_qsl(environ.get("QUERY_STRING", ""))), **call.uri_params}
             response = self._eks.handle(call.operation, call.region, call.access_key_id, params, environ)
             return response(environ, start_response)
+        if call.service == "ec2" and self._vpn.handles(call.operation):
+            return self._vpn.handle(call.operation, call.region, body, environ, self._moto)(environ, start_response)
         return self._moto(environ, start_response)
 
 
