@@ -15,7 +15,8 @@ call (DescribeVpnGateways, DescribeCustomerGateways, tags, filters) sees the sam
 - DescribeVpnConnections (moto's, on these objects) returns ``Options.TunnelOptions``, a
   ``VgwTelemetry`` per tunnel read from the fabric, and a ``CustomerGatewayConfiguration`` that
   matches the tunnels;
-- ModifyVpnTunnelOptions, Create/DeleteVpnConnectionRoute, Enable/DisableVgwRoutePropagation;
+- ModifyVpnTunnelOptions, Create/DeleteVpnConnectionRoute, Enable/DisableVgwRoutePropagation, and
+  DescribeRouteTables showing what a propagating VGW learned over BGP as propagated routes;
 - after every change (attach, detach, create, modify, delete) the region's gateways and tunnel
   ends are published to the fabric: one gateway per attached VGW (its VPC's CIDR blocks, its
   AmazonSideAsn) and two ends per connection (AWS's side takes the first host of each /30).
@@ -37,6 +38,7 @@ from moto.core.serialize import XFormedAttributePicker, get_serializer_class
 from moto.core.utils import get_service_model
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import ec2_backends
+from moto.ec2.models.route_tables import Route
 from moto.ec2.models.vpn_connections import VPNConnection
 from moto.ec2.utils import add_tag_specification, random_vpn_connection_id
 from werkzeug.wrappers import Response
@@ -90,8 +92,11 @@ OPERATIONS = frozenset(
         "DeleteVpnConnectionRoute",
         "EnableVgwRoutePropagation",
         "DisableVgwRoutePropagation",
+        "DescribeRouteTables",
     )
 )
+# Read-only actions moto answers once the sandbox has brought its objects up to date.
+_SYNCED_READS = frozenset(("DescribeRouteTables",))
 
 
 class VpnError(EC2ClientError):
@@ -277,6 +282,14 @@ class SandboxVpnConnection(VPNConnection):
         return self._emulator.configuration(self)
 
 
+class PropagatedRoute(Route):
+    """A route a propagating VGW learned over BGP, as DescribeRouteTables shows it."""
+
+    @property
+    def origin(self) -> str:
+        return "EnableVgwRoutePropagation"
+
+
 # --------------------------------------------------------------------------- the emulator
 
 
@@ -301,6 +314,9 @@ class VpnEmulator:
         backend = ec2_backends[self.account][region]
         try:
             with self._lock:
+                if operation in _SYNCED_READS:
+                    self.sync_propagated_routes(backend, region)
+                    return Response.from_app(moto, environ)
                 handler = getattr(self, f"_{operation}", None)
                 if handler is None:
                     response = Response.from_app(moto, environ)
@@ -557,6 +573,23 @@ class VpnEmulator:
             p for p in getattr(table, "propagating_vgws", None) or [] if p["GatewayId"] != gateway.id
         ]
         return {}
+
+    def sync_propagated_routes(self, backend, region) -> None:
+        """Every propagating route table gets the routes its VGWs learned (a route of the table's
+        own with the same destination wins, as in EC2)."""
+        for table in backend.route_tables.values():
+            for route_id in [k for k, r in table._routes.items() if isinstance(r, PropagatedRoute)]:
+                del table._routes[route_id]
+            for propagation in getattr(table, "propagating_vgws", None) or ():
+                gateway = backend.vpn_gateways.get(propagation["GatewayId"])
+                if gateway is None or gateway.state == "deleted":
+                    continue
+                taken = {r.destination_cidr_block for r in table._routes.values()}
+                for cidr in self.learned_routes(region, gateway.id):
+                    if cidr not in taken:
+                        route = PropagatedRoute(table, cidr, None, gateway=gateway)
+                        table._routes[route.id] = route
+                        taken.add(cidr)
 
     # ---------------------------------------------------------------- the fabric
     def _allocate(self, owner: str) -> str:

@@ -122,13 +122,17 @@ def _publish_peer(fabric, connection, peer_ip, psks=PSKS):
     fabric.publish("gcp", [{**gateway, "cidrs": [PEER_CIDR]}], ends)
 
 
+def _routes(ec2, table):
+    return ec2.describe_route_tables(RouteTableIds=[table])["RouteTables"][0]["Routes"]
+
+
 def _describe(ec2, vpn_id):
     return ec2.describe_vpn_connections(VpnConnectionIds=[vpn_id])["VpnConnections"][0]
 
 
 def test_connection_carries_its_tunnels_and_the_fabric_decides_their_status(ec2, fabric):
     peer_ip = fabric.allocate("gcp/peer/if0")
-    _vpc, vgw, cgw = _gateway(ec2, peer_ip)
+    vpc, vgw, cgw = _gateway(ec2, peer_ip)
     assert vgw["AmazonSideAsn"] == 64512 and vgw["State"] == "available"
     created = _connection(ec2, vgw, cgw)
     assert created["State"] == "pending"
@@ -158,6 +162,19 @@ def test_connection_carries_its_tunnels_and_the_fabric_decides_their_status(ec2,
     assert [(t["Status"], t["StatusMessage"], t["AcceptedRouteCount"]) for t in telemetry] == [
         ("UP", "1 BGP ROUTES", 1)
     ] * 2
+    # A route table propagating the VGW shows the learned range as a propagated route.
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    assert not [r for r in _routes(ec2, table) if r["DestinationCidrBlock"] == PEER_CIDR]
+    ec2.enable_vgw_route_propagation(RouteTableId=table, GatewayId=vgw["VpnGatewayId"])
+    learned = [r for r in _routes(ec2, table) if r["DestinationCidrBlock"] == PEER_CIDR]
+    assert learned == [
+        {
+            "DestinationCidrBlock": PEER_CIDR,
+            "GatewayId": vgw["VpnGatewayId"],
+            "Origin": "EnableVgwRoutePropagation",
+            "State": "active",
+        }
+    ]
     assert telemetry[0]["LastStatusChange"] >= first_change
 
     # A wrong key on the peer's second tunnel: that tunnel only goes DOWN, for IKE's reason.
@@ -168,6 +185,9 @@ def test_connection_carries_its_tunnels_and_the_fabric_decides_their_status(ec2,
     assert "pre-shared key mismatch" in telemetry[1]["StatusMessage"]
     assert "AUTHENTICATION_FAILED" in telemetry[1]["StatusMessage"]
 
+    # Both tunnels still up: the route stays; with the peer gone it is withdrawn.
+    assert [r for r in _routes(ec2, table) if r["DestinationCidrBlock"] == PEER_CIDR]
+
     # ModifyVpnTunnelOptions: AWS's side takes the peer's new key, the tunnel comes back.
     modified = ec2.modify_vpn_tunnel_options(
         VpnConnectionId=vpn_id,
@@ -176,6 +196,8 @@ def test_connection_carries_its_tunnels_and_the_fabric_decides_their_status(ec2,
     )["VpnConnection"]
     assert modified["Options"]["TunnelOptions"][1]["PreSharedKey"] == "WrongKey_0123456789"
     assert [t["Status"] for t in _describe(ec2, vpn_id)["VgwTelemetry"]] == ["UP", "UP"]
+    fabric.publish("gcp", [], [])
+    assert not [r for r in _routes(ec2, table) if r["DestinationCidrBlock"] == PEER_CIDR]
 
 
 def test_configuration_document_matches_the_tunnels(ec2, fabric):
