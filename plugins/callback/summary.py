@@ -46,14 +46,43 @@ def _cells(row):
     )
 
 
+def _table(rows):
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in rows]
+
+
+def _vpn_lines(vpn):
+    """The mesh: tunnels and sessions up, then one line per pair of clouds."""
+    lines = [
+        "",
+        f"vpn: {vpn.get('tunnels_up', 0)}/{vpn.get('tunnels_total', 0)} tunnels up, "
+        f"{vpn.get('bgp_established', 0)}/{vpn.get('bgp_total', 0)} BGP sessions established",
+    ]
+    rows = [("pair", "latency", "loss")]
+    for pair in vpn.get("pairs") or []:
+        latency = pair.get("latency_ms")
+        rows.append(
+            (
+                f"{pair.get('a')} <-> {pair.get('b')}",
+                "-" if latency is None else f"{float(latency):.1f} ms",
+                f"{float(pair.get('loss_pct') or 0):g} %",
+            )
+        )
+    if len(rows) > 1:
+        lines += ["  " + line for line in _table(rows)]
+    return lines
+
+
 def render_summary(summary):
     """The lines printed for ``summary`` (the dict site.yml writes to summary.json): a header, one
-    row per cluster with columns as wide as their widest cell, then the outputs and the total."""
+    row per cluster with columns as wide as their widest cell, the VPN mesh with a line per pair
+    of clouds, then the outputs and the total."""
     rows = [COLUMNS] + [_cells(row) for row in summary.get("clusters") or []]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in rows]
+    lines = _table(rows)
     if len(rows) == 1:
         lines.append("(no cluster in this run)")
+    if summary.get("vpn"):
+        lines += _vpn_lines(summary["vpn"])
     total = f"{float(summary.get('seconds') or 0):.1f} s"
     summary_file = str(summary.get("summary_file", ""))
     if summary.get("check_mode"):

@@ -162,6 +162,10 @@ class VpnFabric:
                 "mode": self.mode,
                 "missing": list(self.missing),
                 "prefix": self.prefix,
+                "by_cloud": {
+                    cloud: {"gateways": len(self._gateways.get(cloud, {})), "endpoints": len(ends)}
+                    for cloud, ends in sorted(self._endpoints.items())
+                },
                 "gateways": sum(len(g) for g in self._gateways.values()),
                 "endpoints": sum(len(e) for e in self._endpoints.values()),
                 "built": len(self._applied_endpoints),

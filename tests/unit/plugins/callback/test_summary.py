@@ -85,6 +85,31 @@ def test_check_mode_marks_only_what_does_not_exist():
     ]
 
 
+def test_the_vpn_mesh_gets_a_line_per_pair():
+    summary = {
+        "clusters": ROWS,
+        "seconds": 80,
+        "vpn": {
+            "tunnels_up": 11,
+            "tunnels_total": 12,
+            "bgp_established": 11,
+            "bgp_total": 12,
+            "pairs": [
+                {"a": "aws", "b": "gcp", "latency_ms": 25.6, "loss_pct": 0.0},
+                {"a": "gcp", "b": "azure", "latency_ms": None, "loss_pct": 100.0},
+            ],
+        },
+    }
+    lines = render_summary(summary)
+    assert "vpn: 11/12 tunnels up, 11/12 BGP sessions established" in lines
+    pairs = lines[lines.index("vpn: 11/12 tunnels up, 11/12 BGP sessions established") + 1 :]
+    assert pairs[0].split() == ["pair", "latency", "loss"]
+    assert pairs[1].split() == ["aws", "<->", "gcp", "25.6", "ms", "0", "%"]
+    assert pairs[2].split() == ["gcp", "<->", "azure", "-", "100", "%"]
+    # Columns line up.
+    assert pairs[1].index("25.6") == pairs[2].index("  -  ") + 2
+
+
 def test_a_run_without_clusters_says_so():
     assert render_summary(dict(SUMMARY, clusters=[]))[1] == "(no cluster in this run)"
 
