@@ -18,17 +18,18 @@ import time
 import zlib
 from datetime import UTC, datetime
 
+from mc_sandbox.clouds.gcp import vpn
 from mc_sandbox.clouds.gcp.exceptions import ApiError, already_exists, invalid, not_found
 from mc_sandbox.clouds.gcp.locations import REGIONS, is_region, zones_of
 from mc_sandbox.core.config import scaled
 
 BASE = "https://www.googleapis.com/compute/v1"
-INSERT_SECONDS = {"networks": 15, "subnetworks": 15, "firewalls": 5, "addresses": 2}
-DELETE_SECONDS = {"networks": 15, "subnetworks": 15, "firewalls": 5, "addresses": 2}
+INSERT_SECONDS = {"networks": 15, "subnetworks": 15, "firewalls": 5, "addresses": 2, **vpn.INSERT_SECONDS}
+DELETE_SECONDS = {"networks": 15, "subnetworks": 15, "firewalls": 5, "addresses": 2, **vpn.DELETE_SECONDS}
 _NAME = re.compile(r"[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?")
 _P = r"projects/(?P<project>[^/]+)"
-_G = _P + r"/global/(?P<collection>networks|firewalls)"
-_R = _P + r"/regions/(?P<region>[^/]+)/(?P<collection>subnetworks|addresses)"
+_G = _P + r"/global/(?P<collection>networks|firewalls|externalVpnGateways)"
+_R = _P + r"/regions/(?P<region>[^/]+)/(?P<collection>subnetworks|addresses|vpnGateways|routers|vpnTunnels)"
 ROUTES = [
     ("GET", _G, "list"),
     ("POST", _G, "insert"),
@@ -38,6 +39,10 @@ ROUTES = [
     ("POST", _R, "insert"),
     ("GET", _R + r"/(?P<resource>[^/]+)", "get"),
     ("DELETE", _R + r"/(?P<resource>[^/]+)", "delete"),
+    ("PATCH", _R + r"/(?P<resource>[^/]+)", "patch"),
+    ("PUT", _R + r"/(?P<resource>[^/]+)", "update"),
+    ("GET", _R + r"/(?P<resource>[^/]+)/getStatus", "getStatus"),
+    ("GET", _R + r"/(?P<resource>[^/]+)/getRouterStatus", "getRouterStatus"),
     ("GET", _P + r"/regions", "regions.list"),
     ("GET", _P + r"/regions/(?P<region>[^/]+)", "regions.get"),
     ("GET", _P + r"/global/operations", "globalOperations.list"),
@@ -55,7 +60,10 @@ _KINDS = {
     "subnetworks": "compute#subnetwork",
     "firewalls": "compute#firewall",
     "addresses": "compute#address",
+    **vpn.COLLECTIONS,
 }
+# verbs that only some collections have
+_ONLY = {"patch": ("routers",), "update": ("routers",), "getStatus": ("vpnGateways",), "getRouterStatus": ("routers",)}
 
 
 def _timestamp(epoch: float | None = None) -> str:
@@ -78,8 +86,9 @@ def _cidr(value, field_name: str) -> ipaddress.IPv4Network:
 
 
 class ComputeEmulator:
-    def __init__(self, project: str, *, time_factor: float, clock=time.time):
+    def __init__(self, project: str, *, time_factor: float, clock=time.time, fabric=None):
         self._project = project
+        self.base = BASE
         self._factor = time_factor
         self._clock = clock
         self._lock = threading.Lock()
@@ -88,6 +97,7 @@ class ComputeEmulator:
         # operation name -> (operation JSON, when it is DONE)
         self._operations: dict[str, tuple[dict, float]] = {}
         self._next_external = 1
+        self.vpn = vpn.VpnResources(self, fabric)
 
     def start(self) -> None:
         """Nothing runs in the background: operations are DONE once their time has passed."""
@@ -99,6 +109,7 @@ class ComputeEmulator:
         with self._lock:
             self._resources.clear()
             self._operations.clear()
+            self.vpn.publish()
 
     def status(self) -> dict:
         with self._lock:
@@ -146,13 +157,32 @@ class ComputeEmulator:
                 return self._list_operations(params)
             collection, verb = operation.split(".")
             scope = params.get("region") or "global"
+            if collection not in _ONLY.get(verb, (collection,)):
+                raise ApiError(404, f"Method not found: {verb} of {collection}", status="NOT_FOUND")
             if verb == "list":
                 return self._list(collection, scope)
             if verb == "get":
-                return copy.deepcopy(self._get(collection, scope, params["resource"]))
+                return self._view(collection, self._get(collection, scope, params["resource"]))
+            if verb == "getStatus":
+                return self.vpn.gateway_status(scope, params["resource"])
+            if verb == "getRouterStatus":
+                return self.vpn.router_status(scope, params["resource"])
             if verb == "delete":
                 return self._delete(collection, scope, params["resource"])
+            if verb in ("patch", "update"):
+                router = self.vpn.patch(scope, params["resource"], body, replace=verb == "update")
+                operation = self._operation(verb, collection, scope, router, vpn.PATCH_SECONDS)
+                self.vpn.publish()
+                return operation
             return self._insert(collection, scope, body)
+
+    def valid_name(self, name: str) -> bool:
+        return bool(_NAME.fullmatch(name or ""))
+
+    def _view(self, collection: str, resource: dict) -> dict:
+        if collection in vpn.COLLECTIONS:
+            return self.vpn.view(collection, resource)
+        return copy.deepcopy(resource)
 
     # ---------------------------------------------------------------- regions
     def _region(self, name: str) -> dict:
@@ -246,7 +276,7 @@ class ComputeEmulator:
     # ---------------------------------------------------------------- resources
     def _list(self, collection: str, scope: str) -> dict:
         items = [
-            copy.deepcopy(resource)
+            self._view(collection, resource)
             for (kind, where, _), resource in sorted(self._resources.items())
             if kind == collection and where == scope
         ]
@@ -279,9 +309,14 @@ class ComputeEmulator:
         )
         if scope != "global":
             resource["region"] = self._scope_link(scope)
-        getattr(self, f"_prepare_{collection}")(resource, scope)
+        if collection in vpn.COLLECTIONS:
+            self.vpn.prepare(collection, resource, scope)
+        else:
+            getattr(self, f"_prepare_{collection}")(resource, scope)
         self._resources[(collection, scope, name)] = resource
-        return self._operation("insert", collection, scope, resource, INSERT_SECONDS[collection])
+        operation = self._operation("insert", collection, scope, resource, INSERT_SECONDS[collection])
+        self.vpn.publish()
+        return operation
 
     def _delete(self, collection: str, scope: str, name: str) -> dict:
         resource = self._get(collection, scope, name)
@@ -289,7 +324,8 @@ class ComputeEmulator:
             users = sorted(
                 r["selfLink"]
                 for (kind, _, _), r in self._resources.items()
-                if kind in ("subnetworks", "firewalls") and r.get("network") == resource["selfLink"]
+                if kind in ("subnetworks", "firewalls", "vpnGateways", "routers")
+                and r.get("network") == resource["selfLink"]
             )
             if users:
                 raise ApiError(
@@ -302,8 +338,14 @@ class ComputeEmulator:
             network = self._resources.get(("networks", "global", resource["network"].rsplit("/", 1)[-1]))
             if network is not None:
                 network["subnetworks"] = [s for s in network.get("subnetworks", []) if s != resource["selfLink"]]
+        if collection in vpn.COLLECTIONS:
+            self.vpn.check_delete(collection, resource)
         del self._resources[(collection, scope, name)]
-        return self._operation("delete", collection, scope, resource, DELETE_SECONDS[collection])
+        operation = self._operation("delete", collection, scope, resource, DELETE_SECONDS[collection])
+        if collection in vpn.COLLECTIONS:
+            self.vpn.deleted(collection, resource)
+        self.vpn.publish()
+        return operation
 
     def _prepare_networks(self, network: dict, scope: str) -> None:
         if "IPv4Range" in network:

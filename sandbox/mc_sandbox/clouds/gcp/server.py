@@ -99,7 +99,7 @@ class GcpCloud:
         self._port = port
         self.account = ServiceAccount.generate(project)
         self.gke = GkeEmulator(context.runtime, project, time_factor=context.time_factor, faults=context.faults)
-        self.compute = ComputeEmulator(project, time_factor=context.time_factor)
+        self.compute = ComputeEmulator(project, time_factor=context.time_factor, fabric=context.vpn)
         self.tokens: TokenIssuer | None = None
         self._server = None
         self._thread: threading.Thread | None = None
