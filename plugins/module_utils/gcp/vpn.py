@@ -330,7 +330,7 @@ class VpnGateways:
 
     def _link(self, desired, value, ids):
         """The selfLink a ``{"ref": "<kind>/<name>"}`` stands for (the run's ids, else by name)."""
-        kind, _, name = value["ref"].partition("/")
+        kind, name = value["ref"].split("/", 1)
         return ids.get(value["ref"]) or self_link(self._path(desired, kind, name))
 
     # ------------------------------------------------------------------ the contract
