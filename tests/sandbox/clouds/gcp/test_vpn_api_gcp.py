@@ -10,6 +10,7 @@ body sent and answered is checked against the Compute discovery document.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from google.api_core import exceptions as gexc
@@ -18,7 +19,9 @@ from google.oauth2 import service_account
 from mc_sandbox.clouds.gcp.server import GcpCloud
 from mc_sandbox.core.runtime import CloudContext
 from mc_sandbox.k8s.pki import sandbox_tls
-from mc_sandbox.net.fabric import VpnFabric
+from mc_sandbox.net import mesh as vpnmesh
+from mc_sandbox.net import netns
+from mc_sandbox.net.fabric import VpnFabric, wait_until
 from support import SPECS
 from test_gcp import REGION, SCOPES, TIME_FACTOR, check_schema
 
@@ -86,8 +89,8 @@ def creds(cloud):
 
 
 @pytest.fixture
-def fabric(tmp_path):
-    return VpnFabric(tmp_path / "fabric", use_dataplane=False)
+def fabric(tmp_path, faults):
+    return VpnFabric(tmp_path / "fabric", faults, use_dataplane=False)
 
 
 def _serve(context):
@@ -325,6 +328,19 @@ def test_tunnels_come_up_with_bgp_when_the_peer_side_agrees(cloud, sdk, fabric):
     }
 
 
+def test_a_region_taken_down_cuts_its_tunnels_until_it_comes_back(cloud, sdk, fabric, faults):
+    mesh = plan_mesh(GATEWAYS, SEED, name="m")
+    gateway, _, aws_addresses = build_gcp_side(cloud, sdk, fabric, mesh)
+    publish_aws(fabric, mesh, gateway, aws_addresses)
+    assert {s[0] for s in tunnel_states(cloud, sdk).values()} == {"ESTABLISHED"}
+    faults.region_down("gcp", REGION)
+    assert {s[0] for s in tunnel_states(cloud, sdk).values()} == {"NO_INCOMING_PACKETS"}
+    status = sdk["routers"].get_router_status(project=cloud.project, region=REGION, router="m-router").result
+    assert {p.status for p in status.bgp_peer_status} == {"DOWN"}
+    faults.clear()
+    assert {s[0] for s in tunnel_states(cloud, sdk).values()} == {"ESTABLISHED"}
+
+
 def test_a_wrong_shared_secret_is_a_negotiation_failure_and_bgp_stays_down(cloud, sdk, fabric):
     mesh = plan_mesh(GATEWAYS, SEED, name="m")
     gateway, _, aws_addresses = build_gcp_side(cloud, sdk, fabric, mesh)
@@ -491,4 +507,52 @@ def test_without_a_fabric_tunnels_are_served_and_say_why_they_are_down(
         assert {p.status for p in status.bgp_peer_status} == {"DOWN"}
     finally:
         cloud.stop()
+    _check_contract(cloud, compute_doc)
+
+
+# ---------------------------------------------------------------------------- the real data plane
+MISSING = vpnmesh.missing()
+
+
+@pytest.mark.skipif(bool(MISSING), reason="VPN data plane unavailable: " + "; ".join(MISSING))
+def test_the_data_plane_negotiates_what_the_compute_api_was_told(
+    faults, runtime, trusted_tls, tmp_path, compute_doc
+):
+    if MISSING and os.geteuid() == 0 and os.environ.get("MC_SANDBOX_REQUIRE_NET"):
+        raise RuntimeError("the VPN data plane cannot run: " + "; ".join(MISSING))
+    fabric = VpnFabric(tmp_path / "fabric", faults)
+    assert fabric.mode == "dataplane"
+    fabric.start()
+    cloud = _serve(CloudContext(faults, runtime, TIME_FACTOR, tmp_path / "gcp", trusted_tls, fabric))
+    try:
+        key = cloud.endpoints["service_account_file"]
+        sdk = clients(cloud, service_account.Credentials.from_service_account_file(key, scopes=SCOPES))
+        mesh = plan_mesh(GATEWAYS, SEED, name="m")
+        gateway, tunnels, aws_addresses = build_gcp_side(cloud, sdk, fabric, mesh)
+        # The AWS side agrees except for tunnel 1's key.
+        publish_aws(fabric, mesh, gateway, aws_addresses)
+        ends = [dict(e) for e in fabric._endpoints["aws"].values()]
+        ends[1]["psk"] = "WrongKey_0123456789"
+        fabric.publish("aws", list(fabric._gateways["aws"].values()), ends)
+        assert fabric.wait_idle(120)
+        names = [t["name"] for t in tunnels]
+
+        def settled():
+            states = tunnel_states(cloud, sdk)
+            router = sdk["routers"].get_router_status(project=cloud.project, region=REGION, router="m-router")
+            up = {p.name for p in router.result.bgp_peer_status if p.status == "UP"}
+            good = all(states[n][0] == "ESTABLISHED" and f"{n}-bgp" in up for n in names if n != names[1])
+            return (states, router.result) if good and states[names[1]][0] == "NEGOTIATION_FAILURE" else None
+
+        found = wait_until(settled, timeout=90)
+        assert found, tunnel_states(cloud, sdk)
+        states, router = found
+        assert "authentication failed" in states[names[1]][1]
+        assert {r.dest_range for r in router.best_routes} == {"10.0.0.0/16"}
+        assert {fabric.status(f"gcp/{REGION}/{n}")["mode"] for n in names} == {"dataplane"}
+    finally:
+        cloud.stop()
+        removed = fabric.stop()
+    assert removed
+    assert not netns.Namespaces(fabric.prefix).owned(), "namespaces left behind"
     _check_contract(cloud, compute_doc)
