@@ -515,9 +515,7 @@ MISSING = vpnmesh.missing()
 
 
 @pytest.mark.skipif(bool(MISSING), reason="VPN data plane unavailable: " + "; ".join(MISSING))
-def test_the_data_plane_negotiates_what_the_compute_api_was_told(
-    faults, runtime, trusted_tls, tmp_path, compute_doc
-):
+def test_the_data_plane_negotiates_what_the_compute_api_was_told(faults, runtime, trusted_tls, tmp_path, compute_doc):
     if MISSING and os.geteuid() == 0 and os.environ.get("MC_SANDBOX_REQUIRE_NET"):
         raise RuntimeError("the VPN data plane cannot run: " + "; ".join(MISSING))
     fabric = VpnFabric(tmp_path / "fabric", faults)
