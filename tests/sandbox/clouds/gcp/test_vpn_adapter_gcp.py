@@ -16,6 +16,7 @@ from mc_sandbox.core.runtime import CloudContext
 from mc_sandbox.k8s.pki import sandbox_tls
 from mc_sandbox.net.fabric import VpnFabric
 from test_gcp import REGION, TIME_FACTOR
+from test_vpn_api_gcp import check_contract, compute_doc  # noqa: F401 - the fixture is used below
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common import errors as E
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import GCP_OPTIONS
@@ -44,13 +45,16 @@ def fabric(tmp_path):
 
 
 @pytest.fixture
-def cloud(faults, runtime, tmp_path, fabric):
+def cloud(faults, runtime, tmp_path, fabric, compute_doc):  # noqa: F811
     tls = sandbox_tls(tmp_path / "pki")
     cloud = GcpCloud(CloudContext(faults, runtime, TIME_FACTOR, tmp_path / "gcp", tls, fabric))
     cloud.endpoints = cloud.start()
+    cloud.record = True
     yield cloud
     cloud.stop()
     cloud.reset()
+    # Every request the adapter sent and every answer, against the discovery document.
+    check_contract(cloud, compute_doc)
 
 
 @pytest.fixture
@@ -180,6 +184,32 @@ def test_the_adapter_builds_reads_reports_and_deletes_the_gcp_side(cloud, conn, 
     assert [(s["local_public_ip"], s["remote_public_ip"]) for s in status] == [
         (facts["interfaces"][t["local"]["interface"]], a) for t, a in zip(tunnels, addresses, strict=True)
     ]
+
+    # The router's ranges and a peer's ASN are updated in place.
+    wider = dict(desired, cidrs=["10.1.0.0/16", "10.9.0.0/24"])
+    assert changes(adapter, wider) == ["router/a-router"]
+    router = next(r for r in adapter.resources(wider) if r["kind"] == "router")
+    update = {
+        "action": "update",
+        "kind": "router",
+        "name": "a-router",
+        "spec": router["spec"],
+        "id": ids["router/a-router"],
+    }
+    assert adapter.apply(update, wider, ids) == ids["router/a-router"]
+    assert changes(adapter, wider) == []
+    peer = next(r for r in adapter.resources(desired) if r["kind"] == "router_peer")
+    moved = dict(peer["spec"], peer_asn=64999)
+    update = {"action": "update", "kind": "router_peer", "name": peer["name"], "spec": moved}
+    adapter.apply(update, desired, ids)
+    assert changes(adapter, desired) == ["router/a-router", f"router_peer/{peer['name']}"]
+    assert adapter.tunnel_status(desired, current)[0]["bgp_state"] != "Established"  # AWS expects the old ASN
+    adapter.apply(dict(update, spec=peer["spec"]), desired, ids)
+    assert changes(adapter, desired) == ["router/a-router"]
+    back = next(r for r in adapter.resources(desired) if r["kind"] == "router")["spec"]
+    adapter.apply({"action": "update", "kind": "router", "name": "a-router", "spec": back}, desired, ids)
+    assert changes(adapter, desired) == []
+    assert {s["status"] for s in adapter.tunnel_status(desired, current)} == {"UP"}
 
     # A rotated key changes the tunnel's fingerprint (a replace), though the secret is never read.
     rotated = plan_mesh(GATEWAYS, SEED, name="a", rotations={"aws-gcp": 1})

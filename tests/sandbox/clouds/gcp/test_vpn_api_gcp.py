@@ -100,7 +100,7 @@ def _serve(context):
     return cloud
 
 
-def _check_contract(cloud, doc):
+def check_contract(cloud, doc):
     for operation, body in cloud.recorded_requests:
         request, _ = contract(operation)
         if request is None:
@@ -117,7 +117,7 @@ def cloud(faults, runtime, trusted_tls, tmp_path, fabric, compute_doc):  # noqa:
     yield cloud
     cloud.stop()
     cloud.reset()
-    _check_contract(cloud, compute_doc)
+    check_contract(cloud, compute_doc)
 
 
 @pytest.fixture
@@ -507,7 +507,7 @@ def test_without_a_fabric_tunnels_are_served_and_say_why_they_are_down(
         assert {p.status for p in status.bgp_peer_status} == {"DOWN"}
     finally:
         cloud.stop()
-    _check_contract(cloud, compute_doc)
+    check_contract(cloud, compute_doc)
 
 
 # ---------------------------------------------------------------------------- the real data plane
@@ -553,4 +553,4 @@ def test_the_data_plane_negotiates_what_the_compute_api_was_told(faults, runtime
         removed = fabric.stop()
     assert removed
     assert not netns.Namespaces(fabric.prefix).owned(), "namespaces left behind"
-    _check_contract(cloud, compute_doc)
+    check_contract(cloud, compute_doc)
