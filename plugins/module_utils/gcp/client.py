@@ -370,6 +370,10 @@ class Connection(BaseConnection):
         transport_cls = getattr(transports, client_name.replace("Client", "RestTransport"))
         return self._client(service, getattr(sdk, client_name), transport_cls)
 
+    def compute(self, service):
+        """The Compute Engine client of ``service`` (``vpn_gateways`` is ``VpnGatewaysClient``)."""
+        return self._compute(service, "".join(part.title() for part in service.split("_")) + "Client")
+
     @property
     def networks(self):
         return self._compute("networks", "NetworksClient")

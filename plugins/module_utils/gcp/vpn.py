@@ -309,8 +309,7 @@ class VpnGateways:
 
     def _client(self, service):
         # The connection's one factory of Compute clients (endpoint, CA bundle, credentials).
-        name = "".join(part.title() for part in service.split("_")) + "Client"
-        return self.conn._compute(service, name)  # pylint: disable=protected-access
+        return self.conn.compute(service)
 
     def _region(self, desired):
         region = desired.get("region") or self.conn.region
