@@ -11,8 +11,8 @@ short_description: One cloud's side of a highly available IPsec + BGP mesh betwe
 version_added: 0.2.0
 description:
   - Manages one cloud's VPN gateway and its half of every peering with the other clouds, so
-    that three runs (one per cloud, one inventory host each) build the whole mesh: four tunnels
-    per pair of clouds, BGP over every tunnel, each VPC's ranges learned by the others.
+    that three runs (one per cloud, one inventory host each) build the whole mesh (four tunnels
+    per pair of clouds, BGP over every tunnel, each VPC's ranges learned by the others).
   - AWS, a virtual private gateway attached to the VPC with route propagation into its route
     tables, a customer gateway per remote interface and two VPN connections per peer (two tunnels
     each, with their inside CIDRs, keys and IKE versions as C(TunnelOptions)). GCP, an HA VPN
@@ -21,7 +21,7 @@ description:
     addresses, a local network gateway per remote address and the connections.
   - Without O(peers) only the gateway is managed (the I(gateway phase)); its public addresses and
     ASN come back in RV(gateway), which the other clouds' runs take as O(peers). With O(peers)
-    the mesh is planned: inside /30s that every cloud accepts (never AWS's reserved ones, inside
+    the mesh is planned, with inside /30s that every cloud accepts (never AWS's reserved ones, inside
     Azure's APIPA range on Azure pairs, unique), private ASNs unique per gateway and none a cloud
     reserves, and one pre-shared key per tunnel derived from O(psk_seed) with HMAC-SHA-512, so
     every rerun on any machine gets the same keys without stored state. Every planning error
@@ -121,7 +121,7 @@ options:
   inside_cidrs:
     description:
       - Per pair, four /30s for its tunnels instead of the planned ones (checked against every
-        cloud's rules and each other), e.g. V({"aws-gcp": ["169.254.10.0/30", ...]}).
+        cloud's rules and each other).
     type: dict
   psks:
     description:

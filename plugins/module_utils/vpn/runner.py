@@ -177,6 +177,11 @@ def plan(module):
     return desired, mesh, sorted(pending)
 
 
+def _facts(gateway):
+    """What another side takes as one of its ``peers``: exactly the peer options."""
+    return {key: gateway[key] for key in PEER_OPTIONS if key in gateway} if gateway else {}
+
+
 def _view(resources):
     return {key_of(r): r.get("spec") for r in sorted(resources, key=key_of)}
 
@@ -233,7 +238,7 @@ def ensure(module):
             "with peers) and then this one again"
         )
     if module.check_mode:
-        result["gateway"] = adapter.gateway(desired, after) if params["state"] == "present" else {}
+        result["gateway"] = _facts(adapter.gateway(desired, after)) if params["state"] == "present" else {}
         return result
     ids = ids_of(current)
     for action in actions:
@@ -248,7 +253,7 @@ def ensure(module):
         module.warn(warning)
     if actions:
         current = adapter.read(desired)
-    result["gateway"] = adapter.gateway(desired, current) if params["state"] == "present" else {}
+    result["gateway"] = _facts(adapter.gateway(desired, current)) if params["state"] == "present" else {}
     return result
 
 
@@ -264,7 +269,7 @@ def info(module):
     tunnels = adapter.tunnel_status(desired, current) if mesh is not None else []
     return {
         "changed": False,
-        "gateway": adapter.gateway(desired, current) if current else {},
+        "gateway": _facts(adapter.gateway(desired, current)) if current else {},
         "tunnels": tunnels,
         "pending": pending,
         "tunnels_up": sum(1 for t in tunnels if t["status"] == "UP"),

@@ -93,6 +93,7 @@ class FakeVpn:
             "cidrs": desired["cidrs"],
             "interfaces": ["198.18.0.10", "198.18.0.11"],
             "tunnel_ips": {},
+            "id": "gw-1",  # adapters may say more than the facts the other sides take
         }
 
     def tunnel_status(self, desired, current):
@@ -138,6 +139,7 @@ def test_the_gateway_phase_makes_the_gateway_only_and_returns_its_facts(cloud, f
     assert [(a["action"], a["kind"]) for a in result["actions"]] == [("create", "gateway")]
     assert result["gateway"]["asn"] == 64514  # GCP's default
     assert result["gateway"]["interfaces"] == ["198.18.0.10", "198.18.0.11"]
+    assert sorted(result["gateway"]) == sorted(mc_vpn.MESH_OPTIONS["peers"]["options"])
     assert result["pending"] == []
     again = runner.ensure(module(fake_module))
     assert again["changed"] is False and again["actions"] == []
