@@ -47,8 +47,10 @@ def _network(prefix, what: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network
 class Network:
     """Virtual networks (with their subnets inline) and public IP addresses of one subscription."""
 
-    def __init__(self, state: ArmState):
+    def __init__(self, state: ArmState, allocate=None):
+        """``allocate(owner)``: the VPN fabric's public addresses (else TEST-NET-2 ones)."""
         self.state = state
+        self._allocate = allocate
         self.resources: dict[tuple[str, str, str], JSON] = {}  # (group, type, name) lower -> resource
         self._ips = itertools.count(4)
         state.on_group_delete(self._group_deleted)
@@ -161,9 +163,17 @@ class Network:
         return self.resources[(req.group.lower(), VNET_TYPE, req.segments[1].lower())]["location"]
 
     def _delete(self, req: Request, key) -> Response:
-        found = self.resources.pop(key, None)
+        found = self.resources.get(key)
         if found is None:
             return Response(204)
+        user = (found["properties"].get("ipConfiguration") or {}).get("id") if found["type"] == PIP_TYPE else None
+        if user:
+            raise invalid(
+                f"Public IP address {found['id']} can not be deleted since it is still allocated to resource {user}. "
+                "In order to delete the public IP, disassociate/detach the Public IP address from the resource.",
+                "PublicIPAddressCannotBeDeleted",
+            )
+        del self.resources[key]
         op = self.state.new_operation(NAMESPACE, found["location"], result_status=200)
         self.state.finish(op)
         headers = self.state.async_headers(req, op)
@@ -276,12 +286,15 @@ class Network:
         props["resourceGuid"] = existing["properties"]["resourceGuid"] if existing else str(uuid.uuid4())
         if props["publicIPAllocationMethod"] == "Static":
             old_ip = existing["properties"].get("ipAddress") if existing else None
-            props["ipAddress"] = old_ip or self._next_ip()
+            props["ipAddress"] = old_ip or self._next_ip(resource["id"])
         resource["properties"] = props
         return resource
 
-    def _next_ip(self) -> str:
-        """Addresses from 198.51.100.0/24 (TEST-NET-2): clearly not anyone's real address."""
+    def _next_ip(self, owner: str) -> str:
+        """The fabric's address for ``owner`` when VPN tunnels can reach it, else one from 198.51.100.0/24
+        (TEST-NET-2): clearly not anyone's real address."""
+        if self._allocate is not None:
+            return self._allocate(f"azure/{owner.lower()}")
         return f"198.51.100.{next(self._ips) % 250 + 4}"
 
 

@@ -7,7 +7,8 @@ under `/subscriptions/...` is ARM (the SDKs' `base_url=`). Every ARM call goes t
 framework first, then authentication, then the resource provider.
 
 Resource providers: Microsoft.Resources (resource groups), Microsoft.ContainerService
-(aks: managed clusters with real control planes) and Microsoft.Network (network).
+(aks: managed clusters with real control planes) and Microsoft.Network (network; vpn: gateways and
+connections, tunnels through the sandbox's VPN fabric).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from mc_sandbox.clouds.azure.aks import Aks
 from mc_sandbox.clouds.azure.arm import ArmError, ArmState, Request, Response, list_locations
 from mc_sandbox.clouds.azure.auth import Entra, EntraCredentials, TokenError
 from mc_sandbox.clouds.azure.network import Network
+from mc_sandbox.clouds.azure.vpn import TYPES as VPN_TYPES
+from mc_sandbox.clouds.azure.vpn import Vpn
 from mc_sandbox.core.faults import FaultManager
 from mc_sandbox.core.runtime import CloudContext
 from mc_sandbox.core.scheduler import Scheduler
@@ -65,7 +68,8 @@ class AzureCloud:
         self.arm = ArmState(self.subscription_id, retry_after=retry_after)
         self._scheduler = Scheduler(name="azure")
         self.aks = Aks(self.arm, context.runtime, self._schedule, context.time_factor, faults=context.faults)
-        self.network = Network(self.arm)
+        self.network = Network(self.arm, allocate=context.vpn.allocate if context.vpn else None)
+        self.vpn = Vpn(self.arm, self.network, context.vpn, self._schedule, context.time_factor)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         # The latest ARM write bodies (method, path, body), for contract tests.
@@ -108,6 +112,7 @@ class AzureCloud:
         self._scheduler.clear()
         self.aks.reset()
         self.network.reset()
+        self.vpn.reset()
         self.received.clear()
 
     def status(self) -> dict:
@@ -350,11 +355,13 @@ class AzureCloud:
                 return self._group_resources(req)
             return self.arm.handle_groups(req, self._schedule_now)
         if low[:1] == ["locations"] and len(low) == 4 and low[2] in ("operations", "operationresults"):
-            return self.arm.operation_status(req)
+            return self.vpn.result(req) or self.arm.operation_status(req)
         if not low:
             raise ArmError(404, "InvalidResourceType", f"No resource type matches the path '{req.path}'.")
         if namespace == "microsoft.containerservice":
             return self.aks.handle(req)
+        if namespace == "microsoft.network" and low[0] in VPN_TYPES:
+            return self.vpn.handle(req)
         if namespace == "microsoft.network":
             return self.network.handle(req)
         raise ArmError(
