@@ -1,0 +1,226 @@
+# -*- coding: utf-8 -*-
+"""Azure's side of the VPN mesh: the resources a desired mesh needs and the bodies they become (no SDK)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.multicloud.fabric.plugins.module_utils.azure import vpn as V
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import ValidationError
+from ansible_collections.multicloud.fabric.plugins.module_utils.vpn.spec import plan_mesh, tunnels_of
+
+SEED = "unit-test-seed-0123456789"
+GATEWAYS = [
+    {"cloud": "aws", "region": "us-east-1", "name": "f-aws", "cidrs": ["10.0.0.0/16"]},
+    {"cloud": "gcp", "region": "us-central1", "name": "f-gcp", "cidrs": ["10.1.0.0/16"]},
+    {"cloud": "azure", "region": "westeurope", "name": "f-azure", "cidrs": ["10.2.0.0/16"]},
+]
+SUB = "00000000-0000-0000-0000-000000000001"
+
+
+def remote_ip(tunnel):
+    """AWS: one outside address per tunnel; GCP: one per HA VPN interface."""
+    remote = tunnel["remote"]
+    if remote["cloud"] == "aws":
+        return f"198.18.1.{10 + tunnel['index']}"
+    return f"198.18.2.{10 + remote['interface']}"
+
+
+def desired(tunnels=True, **network):
+    mesh = plan_mesh(GATEWAYS, SEED)
+    planned = []
+    for tunnel in tunnels_of(mesh, "azure") if tunnels else []:
+        tunnel["remote"] = dict(tunnel["remote"], public_ip=remote_ip(tunnel))
+        planned.append(tunnel)
+    return {
+        "cloud": "azure",
+        "region": "westeurope",
+        "name": "fabric",
+        "network": {"vnet": "hub", "resource_group": "rg1", "gateway_subnet_cidr": "10.2.255.0/27", **network},
+        "asn": mesh["gateways"]["azure"]["asn"],
+        "cidrs": ["10.2.0.0/16"],
+        "tags": {"mesh": "fabric"},
+        "tunnels": planned,
+    }
+
+
+def by_key(resources):
+    return {f"{r['kind']}/{r['name']}": r for r in resources}
+
+
+def test_kinds_in_creation_order_and_the_gateway_phase():
+    assert V.KINDS == ("gateway_subnet", "public_ip", "vpn_gateway", "local_network_gateway", "connection")
+    assert V.GATEWAY_KINDS == V.KINDS[:3]
+    gateway_phase = V.resources(desired(tunnels=False))
+    assert [(r["kind"], r["name"]) for r in gateway_phase] == [
+        ("gateway_subnet", "GatewaySubnet"),
+        ("public_ip", "fabric-gw-ip0"),
+        ("public_ip", "fabric-gw-ip1"),
+        ("vpn_gateway", "fabric-gw"),
+    ]
+    gateway = by_key(gateway_phase)["vpn_gateway/fabric-gw"]
+    # Without tunnels the gateway phase leaves the instances' APIPA addresses as they are.
+    assert "bgp_addresses" not in gateway["spec"]
+    assert gateway["spec"] == {
+        "sku": "VpnGw2",
+        "generation": "Generation2",
+        "active_active": True,
+        "asn": 64516,
+        "subnet": {"ref": "gateway_subnet/GatewaySubnet"},
+        "public_ips": [{"ref": "public_ip/fabric-gw-ip0"}, {"ref": "public_ip/fabric-gw-ip1"}],
+        "tags": {"mesh": "fabric"},
+    }
+    assert set(gateway["replace_on"]) == {"generation", "subnet", "public_ips"}
+
+
+def test_a_peering_per_remote_address_aws_per_tunnel_gcp_per_interface():
+    wanted = desired()
+    found = by_key(V.resources(wanted))
+    names = [k for k in found if k.startswith("local_network_gateway/")]
+    assert names == [f"local_network_gateway/fabric-aws-azure-peer{i}" for i in range(4)] + [
+        f"local_network_gateway/fabric-gcp-azure-peer{i}" for i in range(2)
+    ]
+    assert all(r["name"].startswith("fabric-") or r["name"] == "GatewaySubnet" for r in found.values())
+    tunnels = {t["name"]: t for t in wanted["tunnels"]}
+    aws0 = tunnels["fabric-aws-azure-0"]
+    lng = found["local_network_gateway/fabric-aws-azure-peer0"]
+    assert lng["spec"] == {
+        "gateway_ip": "198.18.1.10",
+        "asn": 64512,
+        "bgp_peering_address": aws0["remote"]["bgp_ip"],
+        "tags": {"mesh": "fabric"},
+    }
+    connection = found["connection/fabric-aws-azure-peer0"]
+    assert connection["spec"]["gateway"] == {"ref": "vpn_gateway/fabric-gw"}
+    assert connection["spec"]["local_network_gateway"] == {"ref": "local_network_gateway/fabric-aws-azure-peer0"}
+    assert connection["spec"]["psk"] == aws0["psk"]
+    assert (connection["spec"]["protocol"], connection["spec"]["enable_bgp"]) == ("IKEv2", True)
+    assert set(connection["replace_on"]) == {"gateway", "local_network_gateway"}
+    # AWS connection 0's tunnels face instance 0: that instance uses the tunnel's address.
+    assert aws0["local"]["interface"] == 0
+    assert connection["spec"]["custom_bgp"][0] == aws0["local"]["bgp_ip"]
+    # GCP interface 1 reaches both instances: each uses its own tunnel's address on that connection.
+    gcp = found["connection/fabric-gcp-azure-peer1"]["spec"]
+    assert gcp["custom_bgp"] == [
+        tunnels["fabric-gcp-azure-2"]["local"]["bgp_ip"],
+        tunnels["fabric-gcp-azure-3"]["local"]["bgp_ip"],
+    ]
+    assert found["local_network_gateway/fabric-gcp-azure-peer1"]["spec"]["gateway_ip"] == "198.18.2.11"
+
+
+def test_each_instance_carries_the_apipa_addresses_of_its_tunnels():
+    wanted = desired()
+    gateway = by_key(V.resources(wanted))["vpn_gateway/fabric-gw"]["spec"]
+    expected = [sorted(t["local"]["bgp_ip"] for t in wanted["tunnels"] if t["local"]["interface"] == i) for i in (0, 1)]
+    assert gateway["bgp_addresses"] == expected
+    assert all(len(a) == 4 for a in expected)  # two AWS tunnels and two GCP tunnels each
+    assert all(a.startswith("169.254.2") for addresses in expected for a in addresses)
+
+
+def test_bodies_resolve_references_through_ids():
+    wanted = desired()
+    found = by_key(V.resources(wanted))
+    base = f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network"
+    ids = {
+        "gateway_subnet/GatewaySubnet": f"{base}/virtualNetworks/hub/subnets/GatewaySubnet",
+        "public_ip/fabric-gw-ip0": f"{base}/publicIPAddresses/fabric-gw-ip0",
+        "public_ip/fabric-gw-ip1": f"{base}/publicIPAddresses/fabric-gw-ip1",
+        "vpn_gateway/fabric-gw": f"{base}/virtualNetworkGateways/fabric-gw",
+        "local_network_gateway/fabric-aws-azure-peer0": f"{base}/localNetworkGateways/fabric-aws-azure-peer0",
+    }
+    gw_id = ids["vpn_gateway/fabric-gw"]
+    body = V.gateway_body(wanted, found["vpn_gateway/fabric-gw"]["spec"], ids, gw_id)
+    props = body["properties"]
+    assert (props["gatewayType"], props["vpnType"], props["activeActive"], props["enableBgp"]) == (
+        "Vpn",
+        "RouteBased",
+        True,
+        True,
+    )
+    assert [c["properties"]["publicIPAddress"]["id"] for c in props["ipConfigurations"]] == [
+        ids["public_ip/fabric-gw-ip0"],
+        ids["public_ip/fabric-gw-ip1"],
+    ]
+    assert {c["properties"]["subnet"]["id"] for c in props["ipConfigurations"]} == {ids["gateway_subnet/GatewaySubnet"]}
+    assert [p["ipconfigurationId"] for p in props["bgpSettings"]["bgpPeeringAddresses"]] == [
+        f"{gw_id}/ipConfigurations/ipconfig0",
+        f"{gw_id}/ipConfigurations/ipconfig1",
+    ]
+    spec = found["connection/fabric-aws-azure-peer0"]["spec"]
+    connection = V.connection_body(wanted, spec, ids)["properties"]
+    assert connection["virtualNetworkGateway1"]["id"] == gw_id
+    assert connection["sharedKey"] == spec["psk"]
+    assert [c["ipConfigurationId"] for c in connection["gatewayCustomBgpIpAddresses"]] == [
+        f"{gw_id}/ipConfigurations/ipconfig0",
+        f"{gw_id}/ipConfigurations/ipconfig1",
+    ]
+    with pytest.raises(ValidationError, match="local_network_gateway/fabric-gcp-azure-peer0 does not exist"):
+        V.connection_body(wanted, found["connection/fabric-gcp-azure-peer0"]["spec"], ids)
+
+
+def test_read_back_translations_give_the_desired_specs():
+    wanted = desired()
+    found = by_key(V.resources(wanted))
+    base = f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.Network"
+    ids = {
+        "gateway_subnet/GatewaySubnet": f"{base}/virtualNetworks/hub/subnets/GatewaySubnet",
+        "public_ip/fabric-gw-ip0": f"{base}/publicIPAddresses/fabric-gw-ip0",
+        "public_ip/fabric-gw-ip1": f"{base}/publicIPAddresses/fabric-gw-ip1",
+        "vpn_gateway/fabric-gw": f"{base}/virtualNetworkGateways/fabric-gw",
+        "local_network_gateway/fabric-aws-azure-peer0": f"{base}/localNetworkGateways/fabric-aws-azure-peer0",
+    }
+    gw_id = ids["vpn_gateway/fabric-gw"]
+    spec = found["vpn_gateway/fabric-gw"]["spec"]
+    sent = V.gateway_body(wanted, spec, ids, gw_id)
+    # ARM answers with ids on the ipConfigurations and what it adds to bgpSettings.
+    sent["properties"]["ipConfigurations"] = [
+        dict(c, id=f"{gw_id}/ipConfigurations/{c['name']}") for c in sent["properties"]["ipConfigurations"]
+    ]
+    sent["properties"]["bgpSettings"]["bgpPeeringAddress"] = "10.2.255.4,10.2.255.5"
+    assert V.gateway_from_arm({**sent, "id": gw_id, "name": "fabric-gw"}) == spec
+    connection = found["connection/fabric-aws-azure-peer0"]["spec"]
+    body = V.connection_body(wanted, connection, ids)
+    body["properties"].pop("sharedKey")  # never returned by GET
+    assert V.connection_from_arm(body, connection["psk"]) == connection
+    assert "psk" not in V.connection_from_arm(body, None)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"vnet": None}, "network.vnet"),
+        ({"resource_group": ""}, "network.resource_group"),
+    ],
+)
+def test_missing_network_fields_are_named(change, field):
+    with pytest.raises(ValidationError) as info:
+        V.resources(desired(**change))
+    assert info.value.field == field
+
+
+def test_a_tunnel_without_its_peer_address_or_instance_is_named():
+    wanted = desired()
+    wanted["tunnels"][0]["remote"] = {k: v for k, v in wanted["tunnels"][0]["remote"].items() if k != "public_ip"}
+    with pytest.raises(ValidationError) as info:
+        V.resources(wanted)
+    assert info.value.field == "tunnels.fabric-aws-azure-0.remote.public_ip"
+    wanted = desired()
+    wanted["tunnels"][0]["local"] = dict(wanted["tunnels"][0]["local"], interface=2)
+    with pytest.raises(ValidationError) as info:
+        V.resources(wanted)
+    assert info.value.field == "tunnels.fabric-aws-azure-0.local.interface"
+
+
+def test_no_key_in_errors_or_repr():
+    wanted = desired()
+    psk = wanted["tunnels"][0]["psk"]
+    found = by_key(V.resources(wanted))
+    with pytest.raises(ValidationError) as info:
+        V.connection_body(wanted, found["connection/fabric-aws-azure-peer0"]["spec"], {})
+    assert psk not in str(info.value)
+
+    class Conn:
+        subscription_id = SUB
+
+    assert psk not in repr(V.VpnGateways(Conn()))
+    assert V.WRITE_ONLY == frozenset(("psk", "cidr"))
