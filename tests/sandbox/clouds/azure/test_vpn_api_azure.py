@@ -20,6 +20,8 @@ from mc_sandbox.core.faults import FaultManager
 from mc_sandbox.core.runtime import CloudContext
 from mc_sandbox.k8s.pki import sandbox_tls
 from mc_sandbox.net import fabric as vpnfabric
+from mc_sandbox.net import netns
+from mc_sandbox.net.mesh import missing as mesh_missing
 from support import FakeRuntime
 
 LOCATION = "westeurope"
@@ -503,3 +505,76 @@ def test_request_bodies_match_the_arm_schema_and_responses_the_sdk_models(az, mo
 
 def _auth(env):
     return {"Authorization": "Bearer " + env["credential"].get_token("https://management.azure.com/.default").token}
+
+
+# ------------------------------------------------------------------ the data plane
+MISSING = mesh_missing()
+
+
+@pytest.mark.skipif(bool(MISSING), reason="VPN data plane unavailable: " + "; ".join(MISSING))
+def test_real_tunnels_come_up_only_with_the_right_key(tmp_path):
+    """With strongSwan and BIRD the connection's status is the daemons': the right key connects and
+    BGP learns the peer's range, a wrong one never does."""
+    tls = sandbox_tls(tmp_path / "pki")
+    faults = FaultManager()
+    fabric = vpnfabric.VpnFabric(tmp_path / "fabric", faults)
+    assert fabric.mode == "dataplane"
+    fabric.start()
+    cloud = AzureCloud(
+        CloudContext(faults, FakeRuntime(), TIME_FACTOR, tmp_path / "state", tls, vpn=fabric), retry_after=0
+    )
+    env = {"cloud": cloud, "fabric": fabric, "endpoints": cloud.start(), "ca": str(tls.ca)}
+    try:
+        net, gateway, addresses = mesh(env)
+        # The peer answers both planned tunnels, but the second with another key.
+        wrong = {
+            "key": "aws/peer/1",
+            "gateway": "aws/us-east-1/peer",
+            "local_public": addresses[1],
+            "remote_public": gateway.bgp_settings.bgp_peering_addresses[1].tunnel_ip_addresses[0],
+            "psk": "Another.key_0123456789",
+            "ike_version": 2,
+            "inside": f"{INSIDE[1][1]}/30",
+            "remote_inside": INSIDE[1][0],
+            "peer_asn": AZURE_ASN,
+        }
+        first = {**wrong, "key": "aws/peer/0", "local_public": addresses[0], "psk": PSK, "inside": f"{INSIDE[0][1]}/30"}
+        first.update(
+            remote_inside=INSIDE[0][0],
+            remote_public=gateway.bgp_settings.bgp_peering_addresses[0].tunnel_ip_addresses[0],
+        )
+        peer = {
+            "key": "aws/us-east-1/peer",
+            "cloud": "aws",
+            "region": "us-east-1",
+            "asn": PEER_ASN,
+            "cidrs": [PEER_CIDR],
+        }
+        fabric.publish("aws", [peer], [first, wrong])
+        assert fabric.wait_idle(120)
+        ops = net.virtual_network_gateway_connections
+
+        def settled():
+            up = ops.get(GROUP, "to-peer")
+            peers = net.virtual_network_gateways.begin_get_bgp_peer_status(GROUP, "gw").result().value
+            connected = [p for p in peers if p.state == "Connected"]
+            return (up, peers) if up.connection_status == "Connected" and connected else None
+
+        found = vpnfabric.wait_until(settled, timeout=90, interval=1)
+        assert found, [t.connection_status for t in ops.get(GROUP, "to-peer").tunnel_connection_status]
+        connection, peers = found
+        assert connection.tunnel_connection_status[0].connection_status == "Connected"
+        assert [(p.local_address, p.neighbor) for p in peers if p.state == "Connected"] == [
+            (INSIDE[0][0], INSIDE[0][1])
+        ]
+        routes = net.virtual_network_gateways.begin_get_learned_routes(GROUP, "gw").result().value
+        assert (PEER_CIDR, INSIDE[0][1]) in {(r.network, r.next_hop) for r in routes if r.origin == "EBgp"}
+        assert ops.get(GROUP, "to-peer2").connection_status == "NotConnected"
+        assert fabric.status(f"azure/{rid(env, 'connections', 'to-peer2').lower()}/1")["ipsec"]["reason"] == (
+            "AUTHENTICATION_FAILED"
+        )
+    finally:
+        cloud.stop()
+        removed = fabric.stop()
+    assert removed
+    assert not netns.Namespaces(fabric.prefix).owned(), "namespaces left behind"
