@@ -144,6 +144,7 @@ class Network:
         if req.method == "DELETE":
             if found is None:
                 return Response(204)
+            self._check_unused([found])
             vnet["properties"]["subnets"] = [s for s in subnets if s is not found]
             op = self.state.new_operation(NAMESPACE, vnet["location"], result_status=200)
             self.state.finish(op)
@@ -151,6 +152,22 @@ class Network:
             headers.update(self.state.async_headers(req, op, location=True))
             return Response(202, None, headers)
         raise _method(req)
+
+    def _check_unused(self, subnets: list[JSON]) -> None:
+        """ARM refuses to delete a subnet (or its VNet) while an ipConfiguration (a VPN gateway's) uses it."""
+        for subnet in subnets:
+            users = [
+                config["id"]
+                for resource in self.resources.values()
+                for config in (resource.get("properties") or {}).get("ipConfigurations") or []
+                if ((config.get("properties") or {}).get("subnet") or {}).get("id", "").lower() == subnet["id"].lower()
+            ]
+            if users:
+                raise invalid(
+                    f"Subnet {subnet['name']} is in use by {', '.join(users)} and cannot be deleted. In order to "
+                    "delete the subnet, delete all the resources within the subnet.",
+                    "InUseSubnetCannotBeDeleted",
+                )
 
     def _done(self, req: Request, resource: JSON, status: int) -> Response:
         op = self.state.new_operation(NAMESPACE, self._location(req, resource))
@@ -173,6 +190,8 @@ class Network:
                 "In order to delete the public IP, disassociate/detach the Public IP address from the resource.",
                 "PublicIPAddressCannotBeDeleted",
             )
+        if found["type"] == VNET_TYPE:
+            self._check_unused(found["properties"]["subnets"])
         del self.resources[key]
         op = self.state.new_operation(NAMESPACE, found["location"], result_status=200)
         self.state.finish(op)
