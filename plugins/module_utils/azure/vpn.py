@@ -92,7 +92,7 @@ def peers(desired):
 
 def bgp_addresses(desired):
     """Per gateway instance, the APIPA addresses of the tunnels it terminates (sorted)."""
-    found = [set() for _ in range(INSTANCES)]
+    found = [set() for _index in range(INSTANCES)]
     for tunnel in desired.get("tunnels") or []:
         found[_instance(tunnel)].add(tunnel["local"]["bgp_ip"])
     return [sorted(addresses) for addresses in found]
@@ -199,7 +199,7 @@ def public_ip_body(desired, spec):
 def gateway_body(desired, spec, ids, resource_id):
     subnet = _resolve(spec["subnet"], ids, "spec.subnet")
     configs, peerings = [], []
-    addresses = spec.get("bgp_addresses") or [[] for _ in range(INSTANCES)]
+    addresses = spec.get("bgp_addresses") or [[] for _index in range(INSTANCES)]
     for index, public_ip in enumerate(spec["public_ips"]):
         config = f"ipconfig{index}"
         configs.append(
