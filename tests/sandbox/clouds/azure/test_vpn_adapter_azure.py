@@ -5,6 +5,7 @@ the cloud, a key rotation through the sharedkey API, and teardown in reverse ord
 from __future__ import annotations
 
 import pathlib
+import random
 import sys
 
 import pytest
@@ -12,13 +13,14 @@ from arm_schema import SCHEMAS, validate_request
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 from mc_sandbox.clouds.azure.server import AzureCloud
-from mc_sandbox.core.faults import FaultManager
+from mc_sandbox.core.faults import FaultManager, FaultRule
 from mc_sandbox.core.runtime import CloudContext
 from mc_sandbox.k8s.pki import sandbox_tls
 from mc_sandbox.net import fabric as vpnfabric
 from support import FakeRuntime
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure import vpn as azure_vpn
+from ansible_collections.multicloud.fabric.plugins.module_utils.common import errors as E
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.clouds import vpn_gateways
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import ValidationError
 from ansible_collections.multicloud.fabric.plugins.module_utils.vpn.spec import plan_mesh, tunnels_of
@@ -41,14 +43,14 @@ GATEWAYS = [
 def env(tmp_path_factory):
     directory = tmp_path_factory.mktemp("azure-vpn-adapter")
     tls = sandbox_tls(directory / "pki")
-    faults = FaultManager()
+    faults = FaultManager(rng=random.Random(20240601))  # seeded: the same faults every run
     fabric = vpnfabric.VpnFabric(directory / "fabric", faults, use_dataplane=False)
     fabric.start()
     context = CloudContext(faults, FakeRuntime(), TIME_FACTOR, directory / "state", tls, vpn=fabric)
     cloud = AzureCloud(context, retry_after=0)
     endpoints = cloud.start()
     try:
-        yield {"cloud": cloud, "fabric": fabric, "azure": Azure({"endpoints": {"azure": endpoints}})}
+        yield {"cloud": cloud, "fabric": fabric, "faults": faults, "azure": Azure({"endpoints": {"azure": endpoints}})}
     finally:
         cloud.stop()
         fabric.stop()
@@ -270,3 +272,39 @@ def test_an_existing_gateway_subnet_is_used_as_is(env):
         run(adapter, desired, adapter.GATEWAY_KINDS)
     assert info.value.field == "network.gateway_subnet_cidr"
     assert list(env["cloud"].received) == []
+
+
+def test_throttled_writes_are_retried_and_refused_ones_name_the_call(env):
+    env["cloud"].reset()
+    env["faults"].clear()
+    sdk(env, ResourceManagementClient).resource_groups.create_or_update(GROUP, {"location": "westeurope"})
+    body = {"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.2.0.0/16"]}}}
+    sdk(env, NetworkManagementClient).virtual_networks.begin_create_or_update(GROUP, "hub", body).result()
+    adapter = vpn_gateways("azure", env["azure"].connect())
+    desired = mesh_desired(env, tunnels=False)
+    rule = FaultRule(
+        cloud="azure", operation="Microsoft.Network/publicIPAddresses/write", error_rate=0.5, retry_after=0
+    )
+    env["faults"].add_rule(rule)
+    try:
+        run(adapter, desired, ("gateway_subnet", "public_ip"))
+        injected = env["faults"].snapshot()["injected"]["azure"]["Microsoft.Network/publicIPAddresses/write"]
+    finally:
+        env["faults"].clear()
+    assert injected["429"] > 0
+    assert [r["kind"] for r in adapter.read(desired)] == ["gateway_subnet", "public_ip", "public_ip"]
+    # The cloud's own refusal (an ASN Azure keeps for itself) fails at once, naming cloud, call and resource.
+    ids = {f"{r['kind']}/{r['name']}": r["id"] for r in adapter.read(desired)}
+    gateway = next(r for r in adapter.resources(desired) if r["kind"] == "vpn_gateway")
+    gateway["spec"]["asn"] = 65517
+    with pytest.raises(E.InvalidRequestError) as info:
+        adapter.apply({"action": "create", **gateway}, desired, ids)
+    error = info.value
+    assert (error.cloud, error.call, error.status, error.code) == (
+        "azure",
+        "VirtualNetworkGateways_CreateOrUpdate",
+        400,
+        "BgpAsnReserved",
+    )
+    assert "fabric-gw" in error.resource and "65517" in str(error)
+    assert [r["kind"] for r in adapter.read(desired)] == ["gateway_subnet", "public_ip", "public_ip"]
