@@ -19,9 +19,12 @@ functions are pure; the SDK is only touched through :class:`Connection`.
 
 from __future__ import annotations
 
+import functools
+
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client import CLOUD, parse_id, to_wire
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.network import GATEWAY_SUBNET
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
+    FabricError,
     ValidationError,
     found_or,
     missing_means,
@@ -36,6 +39,13 @@ GENERATION = "Generation2"
 INSTANCES = 2
 PROTOCOL = "IKEv2"
 _PROTOCOLS = {2: "IKEv2", 1: "IKEv1"}
+# kind -> (NetworkManagementClient operations, REST operation of its GET, what it is called)
+_GETTERS = {
+    "public_ip": ("public_ip_addresses", "PublicIPAddresses_Get", "public IP"),
+    "vpn_gateway": ("virtual_network_gateways", "VirtualNetworkGateways_Get", "virtual network gateway"),
+    "local_network_gateway": ("local_network_gateways", "LocalNetworkGateways_Get", "local network gateway"),
+    "connection": ("virtual_network_gateway_connections", "VirtualNetworkGatewayConnections_Get", "connection"),
+}
 
 
 # ----------------------------------------------------------------------------- translation
@@ -473,7 +483,7 @@ class VpnGateways:
             call, what = "VirtualNetworkGatewayConnections_CreateOrUpdate", "connection"
         resource = f"{what} {name} (resource group {group})"
         poller = self.conn.begin(fn, group, name, body, resource=resource, call=call)
-        result = to_wire(self.conn.finish(poller, resource=resource, call=call))
+        result = self._complete(poller, resource, call, lambda: self._get(kind, group, name))
         return result.get("id")
 
     def _put_subnet(self, group, network, spec):
@@ -496,7 +506,7 @@ class VpnGateways:
             resource=resource,
             call=call,
         )
-        return to_wire(self.conn.finish(poller, resource=resource, call=call)).get("id")
+        return self._complete(poller, resource, call, lambda: self._get_subnet(group, network["vnet"])).get("id")
 
     def _set_shared_key(self, group, name, psk, resource_id):
         resource = f"connection {name} (resource group {group})"
@@ -509,7 +519,7 @@ class VpnGateways:
             resource=resource,
             call=call,
         )
-        self.conn.finish(poller, resource=resource, call=call)
+        self._complete(poller, resource, call, lambda: self._get("connection", group, name))
         return resource_id
 
     def _delete(self, group, network, kind, name):
@@ -540,7 +550,39 @@ class VpnGateways:
             what = f"{what} {name}"
         resource = f"{what} (resource group {group})"
         poller = self.conn.begin(*args, resource=resource, call=call)
-        self.conn.finish(poller, resource=resource, call=call)
+        if kind == "gateway_subnet":
+            fetch = functools.partial(self._get_subnet, group, network["vnet"])
+        else:
+            fetch = functools.partial(self._get, kind, group, name)
+        self._complete(poller, resource, call, fetch, absent=True)
+
+    def _complete(self, poller, resource, call, fetch, absent=False):
+        """Wait for an LRO within the deadline; when polling itself was throttled or hit a 5xx (a
+        gateway takes 30-45 minutes), go on waiting by reading the resource instead."""
+        try:
+            return to_wire(self.conn.finish(poller, resource=resource, call=call)) or {}
+        except FabricError as exc:
+            if not exc.retryable:
+                raise
+        waiter = self.conn.waiter(
+            resource,
+            state_of=lambda obj: _state(obj.get("properties")),
+            success=("ABSENT",) if absent else ("Succeeded",),
+            failure=("Failed", "Canceled"),
+        )
+        return self.conn.wait(waiter, fetch) or {}
+
+    @missing_means(None)
+    def _get(self, kind, group, name):
+        operations, call, what = _GETTERS[kind]
+        found = self.conn.call(
+            getattr(self._ops, operations).get,
+            group,
+            name,
+            resource=f"{what} {name} (resource group {group})",
+            call=call,
+        )
+        return to_wire(found)
 
     # ------------------------------------------------------------------ facts
 

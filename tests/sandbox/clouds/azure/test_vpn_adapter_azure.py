@@ -308,3 +308,17 @@ def test_throttled_writes_are_retried_and_refused_ones_name_the_call(env):
     )
     assert "fabric-gw" in error.resource and "65517" in str(error)
     assert [r["kind"] for r in adapter.read(desired)] == ["gateway_subnet", "public_ip", "public_ip"]
+    # The gateway's 30-45 minutes outlast a throttled operation status: the adapter waits on the gateway.
+    gateway["spec"]["asn"] = desired["asn"]
+    polls = FaultRule(
+        cloud="azure", operation="Microsoft.Network/locations/operations/read", error_rate=1.0, retry_after=0
+    )
+    env["faults"].add_rule(polls)
+    try:
+        gateway_id = adapter.apply({"action": "create", **gateway}, desired, ids)
+        throttled = env["faults"].snapshot()["injected"]["azure"]["Microsoft.Network/locations/operations/read"]
+    finally:
+        env["faults"].clear()
+    assert throttled["429"] > 0
+    assert gateway_id.endswith("/virtualNetworkGateways/fabric-gw")
+    assert next(r for r in adapter.read(desired) if r["kind"] == "vpn_gateway")["status"] == "Succeeded"
