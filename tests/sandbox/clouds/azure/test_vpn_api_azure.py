@@ -48,7 +48,7 @@ def env(tmp_path_factory):
     cloud = AzureCloud(context, retry_after=0)
     endpoints = cloud.start()
     try:
-        yield {"cloud": cloud, "fabric": fabric, "endpoints": endpoints, "ca": str(tls.ca)}
+        yield {"cloud": cloud, "fabric": fabric, "faults": faults, "endpoints": endpoints, "ca": str(tls.ca)}
     finally:
         cloud.stop()
         fabric.stop()
@@ -349,6 +349,18 @@ def test_tunnels_come_up_when_the_peer_agrees_and_bgp_learns_its_routes(az):
     assert {r.next_hop for r in net.virtual_network_gateways.begin_get_learned_routes(GROUP, "gw").result().value} >= {
         INSIDE[0][1]
     }
+
+
+def test_a_downed_region_cuts_its_tunnels_until_it_is_back(az):
+    net, gateway, addresses = mesh(az)
+    publish_peer(az, gateway, addresses)
+    ops = net.virtual_network_gateway_connections
+    az["faults"].region_down("azure", LOCATION)
+    try:
+        assert ops.get(GROUP, "to-peer").connection_status == "NotConnected"
+    finally:
+        az["faults"].clear()
+    assert ops.get(GROUP, "to-peer").connection_status == "Connected"
 
 
 def test_a_wrong_shared_key_keeps_the_tunnels_down_until_the_sharedkey_api_fixes_it(az):
