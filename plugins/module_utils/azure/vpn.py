@@ -20,6 +20,7 @@ functions are pure; the SDK is only touched through :class:`Connection`.
 from __future__ import annotations
 
 import functools
+import re
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client import CLOUD, parse_id, to_wire
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.network import GATEWAY_SUBNET
@@ -53,6 +54,13 @@ _GETTERS = {
 
 def ref(kind, name):
     return {"ref": f"{kind}/{name}"}
+
+
+def owns(desired, name):
+    """True when ``name`` is one of the names this mesh gives its resources (and not another mesh's
+    whose name merely starts with this one's)."""
+    pattern = r"(gw|gw-ip[0-9]+|[a-z]+-azure-peer[0-9]+)"
+    return re.fullmatch(re.escape(desired["name"]) + "-" + pattern, str(name), flags=re.IGNORECASE) is not None
 
 
 def gateway_name(desired):
@@ -360,7 +368,6 @@ class VpnGateways:
     def read(self, desired):
         network = _network(desired)
         group = network["resource_group"]
-        prefix = f"{desired['name']}-".lower()
         out = []
         subnet = self._get_subnet(group, network["vnet"])
         if subnet is not None:
@@ -375,7 +382,7 @@ class VpnGateways:
         for kind, fn, call in listings:
             found = found_or([], self.conn.items, fn, group, resource=f"resource group {group}", call=call)
             for item in sorted((to_wire(i) for i in found), key=lambda i: i["name"]):
-                if not item["name"].lower().startswith(prefix):
+                if not owns(desired, item["name"]):
                     continue
                 out.append(self._current(kind, item, self._spec_of(kind, group, item)))
         return out

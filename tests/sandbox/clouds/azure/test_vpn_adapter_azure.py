@@ -279,7 +279,15 @@ def test_throttled_writes_are_retried_and_refused_ones_name_the_call(env):
     env["faults"].clear()
     sdk(env, ResourceManagementClient).resource_groups.create_or_update(GROUP, {"location": "westeurope"})
     body = {"location": "westeurope", "properties": {"addressSpace": {"addressPrefixes": ["10.2.0.0/16"]}}}
-    sdk(env, NetworkManagementClient).virtual_networks.begin_create_or_update(GROUP, "hub", body).result()
+    net = sdk(env, NetworkManagementClient)
+    net.virtual_networks.begin_create_or_update(GROUP, "hub", body).result()
+    # Another mesh's address in the same group is not this mesh's.
+    other = {
+        "location": "westeurope",
+        "sku": {"name": "Standard"},
+        "properties": {"publicIPAllocationMethod": "Static"},
+    }
+    net.public_ip_addresses.begin_create_or_update(GROUP, "fabric-2-gw-ip0", other).result()
     adapter = vpn_gateways("azure", env["azure"].connect())
     desired = mesh_desired(env, tunnels=False)
     rule = FaultRule(

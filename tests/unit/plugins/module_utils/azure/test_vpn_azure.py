@@ -224,3 +224,13 @@ def test_no_key_in_errors_or_repr():
 
     assert psk not in repr(V.VpnGateways(Conn()))
     assert V.WRITE_ONLY == frozenset(("psk", "cidr"))
+
+
+def test_a_mesh_owns_its_names_only():
+    mesh = {"name": "fabric"}
+    for name in ("fabric-gw", "fabric-gw-ip0", "fabric-gw-ip1", "fabric-aws-azure-peer3", "fabric-gcp-azure-peer0"):
+        assert V.owns(mesh, name), name
+    # Another mesh whose name starts with this one's, and resources of nobody's mesh.
+    for name in ("fabric-2-gw", "fabric-2-gw-ip0", "fabric-2-aws-azure-peer0", "fabricgw", "other-gw", "fabric-gw-x"):
+        assert not V.owns(mesh, name), name
+    assert all(V.owns({"name": "fabric"}, r["name"]) for r in V.resources(desired()) if r["kind"] != "gateway_subnet")
