@@ -13,8 +13,11 @@ BGP address it uses on that connection. Azure builds a tunnel from each instance
 connection's peer; the peer answers the one the mesh planned.
 
 Names: ``<mesh>-gw``, ``<mesh>-gw-ip0|1``, ``<mesh>-<pair>-peer<n>`` (local network gateway and its
-connection); the gateway subnet is always ``GatewaySubnet`` (Azure's rule). The translation
-functions are pure; the SDK is only touched through :class:`Connection`.
+connection); the gateway subnet is always ``GatewaySubnet`` (Azure's rule) and is read as the VNet's
+(its range only matters when it is created). A pre-shared key is read back through the sharedkey
+API, so a rotation is an update of the key alone. Long operations are waited for within the task's
+deadline; a throttled operation poll falls back to reading the resource. The translation functions
+are pure; the SDK is only touched through :class:`Connection`.
 """
 
 from __future__ import annotations
