@@ -512,17 +512,31 @@ def test_request_bodies_match_the_arm_schema_and_responses_the_sdk_models(az, mo
         assert unknown_fields(model(data), data) == [], kind
     shared = raw(az, "GET", rid(az, "connections", "to-peer") + "/sharedkey?api-version=2024-05-01").json()
     assert unknown_fields(net_models.ConnectionSharedKey(shared), shared) == []
-    start = raw(az, "POST", rid(az, "virtualNetworkGateways", "gw") + "/getBgpPeerStatus?api-version=2024-05-01")
-    assert start.status_code == 202 and "/operationResults/" in start.headers["Location"].replace("results", "Results")
+    body = post_result(az, rid(az, "virtualNetworkGateways", "gw") + "/getBgpPeerStatus")
+    assert unknown_fields(net_models.BgpPeerStatusListResult(body), body) == []
+    assert body["value"][0]["state"] == "Connected"
+    body = post_result(az, rid(az, "virtualNetworkGateways", "gw") + "/getLearnedRoutes")
+    assert unknown_fields(net_models.GatewayRouteListResult(body), body) == []
+    assert {r["origin"] for r in body["value"]} == {"Network", "EBgp"}
+    # Deletes answer 202 with both ARM operation headers.
+    deleted = raw(az, "DELETE", rid(az, "connections", "to-peer2") + "?api-version=2024-05-01")
+    assert deleted.status_code == 202
+    assert {"Location", "Azure-AsyncOperation"} <= set(deleted.headers)
+
+
+def post_result(env, path):
+    """A POST action's answer the way ARM gives it: 202 + Location, polled until the result is there."""
+    start = raw(env, "POST", path + "?api-version=2024-05-01")
+    assert start.status_code == 202
+    assert "/providers/Microsoft.Network/locations/westeurope/operationresults/" in start.headers["Location"]
     deadline = time.monotonic() + 10
     while (
-        result := requests.get(start.headers["Location"], headers=_auth(az), verify=az["ca"], timeout=10)
+        result := requests.get(start.headers["Location"], headers=_auth(env), verify=env["ca"], timeout=10)
     ).status_code == 202:
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    body = result.json()
-    assert unknown_fields(net_models.BgpPeerStatusListResult(body), body) == []
-    assert body["value"][0]["state"] == "Connected"
+    assert result.status_code == 200
+    return result.json()
 
 
 def _auth(env):
