@@ -14,8 +14,10 @@ connection's peer; the peer answers the one the mesh planned.
 
 Names: ``<mesh>-gw``, ``<mesh>-gw-ip0|1``, ``<mesh>-<pair>-peer<n>`` (local network gateway and its
 connection); the gateway subnet is always ``GatewaySubnet`` (Azure's rule) and is read as the VNet's
-(its range only matters when it is created). A pre-shared key is read back through the sharedkey
-API, so a rotation is an update of the key alone. Long operations are waited for within the task's
+(its range only matters when it is created). A pre-shared key is read through the sharedkey API and
+shown only as its fingerprint (``psk_fingerprint``), so a rotation is seen, and is an update of the
+key alone, without the key ever being returned. ``tunnel_status`` gives BGP's own ``Established``
+for a peer Azure reports Connected. Long operations are waited for within the task's
 deadline; a throttled operation poll falls back to reading the resource. The translation functions
 are pure; the SDK is only touched through :class:`Connection`.
 """
@@ -23,6 +25,8 @@ are pure; the SDK is only touched through :class:`Connection`.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import re
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client import CLOUD, parse_id, to_wire
@@ -36,13 +40,18 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors im
 
 KINDS = ("gateway_subnet", "public_ip", "vpn_gateway", "local_network_gateway", "connection")
 GATEWAY_KINDS = KINDS[:3]
-# The pre-shared key is read through the sharedkey API; the subnet's range only matters on creation.
+# A connection's key is never read back as such (its fingerprint is); the subnet's range only
+# matters on creation.
 WRITE_ONLY = frozenset(("psk", "cidr"))
 SKU = "VpnGw2"
 GENERATION = "Generation2"
 INSTANCES = 2
 PROTOCOL = "IKEv2"
 _PROTOCOLS = {2: "IKEv2", 1: "IKEv1"}
+# A connection update that changes only these goes through the sharedkey API.
+_KEY_ONLY = frozenset(("psk", "psk_fingerprint"))
+# BgpPeerStatus.state -> the portable BGP state (Established as BGP says it; the rest as Azure does).
+_BGP_STATES = {"Connected": "Established"}
 # kind -> (NetworkManagementClient operations, REST operation of its GET, what it is called)
 _GETTERS = {
     "public_ip": ("public_ip_addresses", "PublicIPAddresses_Get", "public IP"),
@@ -57,6 +66,12 @@ _GETTERS = {
 
 def ref(kind, name):
     return {"ref": f"{kind}/{name}"}
+
+
+def psk_fingerprint(connection, psk):
+    """What ``read`` shows of a connection's key: a truncated HMAC-SHA256 keyed by the connection's
+    name, so a changed key is seen without the key itself ever leaving this module."""
+    return hmac.new(connection.encode("utf-8"), psk.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
 
 def owns(desired, name):
@@ -190,6 +205,7 @@ def resources(desired):
                     "gateway": ref("vpn_gateway", gateway_name(desired)),
                     "local_network_gateway": ref("local_network_gateway", name),
                     "psk": first["psk"],
+                    "psk_fingerprint": psk_fingerprint(name, first["psk"]),
                     "protocol": _PROTOCOLS.get(int(first.get("ike_version") or 2), PROTOCOL),
                     "enable_bgp": True,
                     "custom_bgp": _custom_bgp(tunnels, addresses),
@@ -324,6 +340,8 @@ def gateway_from_arm(gateway):
 
 
 def connection_from_arm(connection, psk):
+    """The portable spec of a connection's REST JSON; ``psk`` (from the sharedkey API, or None when
+    it cannot be read) only as its fingerprint."""
     props = connection.get("properties") or {}
     customs = {
         str(c.get("ipConfigurationId")).rsplit("/", 1)[-1]: c.get("customBgpIpAddress")
@@ -338,7 +356,7 @@ def connection_from_arm(connection, psk):
         "tags": dict(connection.get("tags") or {}),
     }
     if psk is not None:
-        spec["psk"] = psk
+        spec["psk_fingerprint"] = psk_fingerprint(connection["name"], psk)
     return spec
 
 
@@ -465,7 +483,8 @@ class VpnGateways:
         spec = action["spec"]
         if kind == "gateway_subnet":
             return self._put_subnet(group, network, spec)
-        if kind == "connection" and action["action"] == "update" and set(_changed(action)) == {"psk"}:
+        changed = set(_changed(action))
+        if kind == "connection" and action["action"] == "update" and changed and changed <= _KEY_ONLY:
             return self._set_shared_key(group, name, spec["psk"], action.get("id"))
         ops = self._ops
         if kind == "public_ip":
@@ -640,7 +659,7 @@ class VpnGateways:
                         "index": tunnel["index"],
                         "status": status,
                         "status_message": message,
-                        "bgp_state": (peer or {}).get("state") or "Unknown",
+                        "bgp_state": _BGP_STATES.get((peer or {}).get("state"), (peer or {}).get("state") or "Unknown"),
                         "routes_learned": routes if status == "UP" else [],
                         "local_public_ip": local_ip,
                         "remote_public_ip": tunnel["remote"]["public_ip"],

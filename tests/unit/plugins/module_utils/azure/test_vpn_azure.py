@@ -94,6 +94,8 @@ def test_a_peering_per_remote_address_aws_per_tunnel_gcp_per_interface():
     assert connection["spec"]["gateway"] == {"ref": "vpn_gateway/fabric-gw"}
     assert connection["spec"]["local_network_gateway"] == {"ref": "local_network_gateway/fabric-aws-azure-peer0"}
     assert connection["spec"]["psk"] == aws0["psk"]
+    assert connection["spec"]["psk_fingerprint"] == V.psk_fingerprint("fabric-aws-azure-peer0", aws0["psk"])
+    assert aws0["psk"] not in connection["spec"]["psk_fingerprint"]
     assert (connection["spec"]["protocol"], connection["spec"]["enable_bgp"]) == ("IKEv2", True)
     assert set(connection["replace_on"]) == {"gateway", "local_network_gateway"}
     # AWS connection 0's tunnels face instance 0: that instance uses the tunnel's address.
@@ -181,8 +183,13 @@ def test_read_back_translations_give_the_desired_specs():
     connection = found["connection/fabric-aws-azure-peer0"]["spec"]
     body = V.connection_body(wanted, connection, ids)
     body["properties"].pop("sharedKey")  # never returned by GET
-    assert V.connection_from_arm(body, connection["psk"]) == connection
-    assert "psk" not in V.connection_from_arm(body, None)
+    body["name"] = "fabric-aws-azure-peer0"
+    read = V.connection_from_arm(body, connection["psk"])
+    # The key itself is never read back: its fingerprint is, and it is all the planner compares.
+    assert read == {k: v for k, v in connection.items() if k != "psk"}
+    assert connection["psk"] not in repr(read)
+    assert V.connection_from_arm(body, "Another.key_0123456789")["psk_fingerprint"] != read["psk_fingerprint"]
+    assert "psk_fingerprint" not in V.connection_from_arm(body, None)
 
 
 @pytest.mark.parametrize(
