@@ -632,8 +632,9 @@ class VpnGateways:
         group = network["resource_group"]
         facts = self.gateway(desired, current)
         connections = {r["name"]: r for r in current if r["kind"] == "connection"}
-        has_gateway = any(r["kind"] == "vpn_gateway" for r in current)
-        bgp, learned = ([], []) if not has_gateway else self._bgp(group, gateway_name(desired))
+        # A gateway that is being built or updated (for up to 45 minutes) answers no BGP queries.
+        ready = any(r["kind"] == "vpn_gateway" and r.get("status") == "Succeeded" for r in current)
+        bgp, learned = self._bgp(group, gateway_name(desired)) if ready else ([], [])
         out = []
         for name, tunnels in peers(desired):
             connection = connections.get(name)

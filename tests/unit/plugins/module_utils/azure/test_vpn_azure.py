@@ -241,3 +241,55 @@ def test_a_mesh_owns_its_names_only():
     for name in ("fabric-2-gw", "fabric-2-gw-ip0", "fabric-2-aws-azure-peer0", "fabricgw", "other-gw", "fabric-gw-x"):
         assert not V.owns(mesh, name), name
     assert all(V.owns({"name": "fabric"}, r["name"]) for r in V.resources(desired()) if r["kind"] != "gateway_subnet")
+
+
+def test_tunnel_status_of_a_gateway_being_updated_asks_no_bgp_query():
+    wanted = desired(tunnels=True)
+
+    class Conn:
+        subscription_id = SUB
+
+        @property
+        def network(self):
+            raise AssertionError("no call expected while the gateway is Updating")
+
+    ip0, ip1 = "198.18.0.10", "198.18.0.11"
+    current = [
+        {
+            "kind": "public_ip",
+            "name": "fabric-gw-ip0",
+            "spec": {},
+            "id": "i0",
+            "status": "Succeeded",
+            "ip_address": ip0,
+        },
+        {
+            "kind": "public_ip",
+            "name": "fabric-gw-ip1",
+            "spec": {},
+            "id": "i1",
+            "status": "Succeeded",
+            "ip_address": ip1,
+        },
+        {"kind": "vpn_gateway", "name": "fabric-gw", "spec": {}, "id": "g", "status": "Updating"},
+        {
+            "kind": "connection",
+            "name": "fabric-aws-azure-peer0",
+            "spec": {},
+            "id": "c",
+            "status": "Succeeded",
+            "connection_status": "Connected",
+            "tunnels": [
+                {"tunnel": f"fabric-aws-azure-peer0_{ip0}", "status": "Connected"},
+                {"tunnel": f"fabric-aws-azure-peer0_{ip1}", "status": "NotConnected"},
+            ],
+        },
+    ]
+    statuses = {s["name"]: s for s in V.VpnGateways(Conn()).tunnel_status(wanted, current)}
+    first = statuses["fabric-aws-azure-0"]
+    assert (first["status"], first["bgp_state"], first["local_public_ip"]) == ("UP", "Unknown", ip0)
+    assert "tunnel Connected" in first["status_message"]
+    # Tunnels whose connection does not exist yet say so.
+    assert statuses["fabric-aws-azure-1"]["status"] == "DOWN"
+    assert "does not exist" in statuses["fabric-aws-azure-1"]["status_message"]
+    assert len(statuses) == len(wanted["tunnels"])
