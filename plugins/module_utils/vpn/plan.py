@@ -118,8 +118,10 @@ def plan_resources(desired, current, kinds, *, write_only=frozenset(), owned_kin
     actions = []
     for key in by_kind(set(deletes), reverse=True):
         current_resource = have[key]
+        # A delete carries what the cloud holds: its adapter may need it (what is attached where).
         action = {"action": "delete", "kind": current_resource["kind"], "name": current_resource["name"]}
         action["id"] = current_resource.get("id")
+        action["spec"] = current_resource.get("spec") or {}
         if key in replace:
             action["replace"] = True
         actions.append(action)

@@ -111,6 +111,10 @@ def test_an_immutable_change_replaces_the_resource_and_what_refers_to_it():
     assert set(created) == set(deleted)
     assert all(a.get("replace") for a in actions)
     assert all(a["id"] for a in actions if a["action"] == "delete")
+    # A delete carries the spec the cloud holds (the adapter may need what is attached where).
+    assert next(a for a in actions if a["action"] == "delete" and a["kind"] == "external_vpn_gateway")["spec"] == {
+        "interfaces": ["198.18.0.9", "198.18.0.2"]
+    }
     # Deletes all come before creates.
     verbs = [a["action"] for a in actions]
     assert verbs == ["delete"] * 5 + ["create"] * 5
