@@ -12,8 +12,13 @@ connection to it: IKEv2, BGP on, the tunnel's pre-shared key, and per gateway in
 BGP address it uses on that connection. Azure builds a tunnel from each instance to every
 connection's peer; the peer answers the one the mesh planned.
 
-Names: ``<mesh>-gw``, ``<mesh>-gw-ip0|1``, ``<mesh>-<pair>-peer<n>`` (local network gateway and its
-connection); the gateway subnet is always ``GatewaySubnet`` (Azure's rule) and is read as the VNet's
+Every tunnel gets a local network gateway and a connection of its own (named like the tunnel):
+a connection has one key and a local network gateway one BGP peer address, and the mesh gives
+each tunnel its own key and /30, also the two tunnels of a GCP interface, which meet both Azure
+instances at the same remote address.
+
+Names: ``<mesh>-gw``, ``<mesh>-gw-ip0|1``, ``<mesh>-<pair>-<n>`` (local network gateway and its
+connection, as the tunnel); the gateway subnet is always ``GatewaySubnet`` (Azure's rule) and is read as the VNet's
 (its range only matters when it is created). A pre-shared key is read through the sharedkey API and
 shown only as its fingerprint (``psk_fingerprint``), so a rotation is seen, and is an update of the
 key alone, without the key ever being returned. ``tunnel_status`` gives BGP's own ``Established``
@@ -77,7 +82,7 @@ def psk_fingerprint(connection, psk):
 def owns(desired, name):
     """True when ``name`` is one of the names this mesh gives its resources (and not another mesh's
     whose name merely starts with this one's)."""
-    pattern = r"(gw|gw-ip[0-9]+|[a-z]+-azure-peer[0-9]+)"
+    pattern = r"(gw|gw-ip[0-9]+|[a-z]+-azure-[0-9]+)"
     return re.fullmatch(re.escape(desired["name"]) + "-" + pattern, str(name), flags=re.IGNORECASE) is not None
 
 
@@ -108,21 +113,21 @@ def _instance(tunnel):
 
 
 def peers(desired):
-    """The remote public addresses of ``desired["tunnels"]``: ``[(name, [tunnel, ...])]``, in tunnel order,
-    one local network gateway and one connection each."""
-    grouped = {}
+    """One local network gateway and one connection per tunnel of ``desired["tunnels"]``, named
+    like the tunnel: ``[(name, [tunnel])]`` in tunnel order.
+
+    An Azure connection has one key and its local network gateway one BGP peer address, while the
+    mesh gives every tunnel its own key and /30 (two tunnels of a GCP interface meet both Azure
+    instances). So each tunnel gets a connection of its own; of its two instances only the one
+    whose custom BGP address shares the tunnel's /30 with the peer runs BGP and carries traffic,
+    the other one's tunnel stays down (see ``_custom_bgp``)."""
+    out = []
     for tunnel in desired.get("tunnels") or []:
-        address = (tunnel.get("remote") or {}).get("public_ip")
-        if not address:
+        if not (tunnel.get("remote") or {}).get("public_ip"):
             raise ValidationError(
                 f"tunnels.{tunnel.get('name')}.remote.public_ip", "every tunnel needs its peer's address"
             )
-        grouped.setdefault((tunnel["pair"], address), []).append(tunnel)
-    out, counts = [], {}
-    for (pair, _address), tunnels in grouped.items():
-        number = counts.get(pair, 0)
-        counts[pair] = number + 1
-        out.append((f"{desired['name']}-{pair}-peer{number}", tunnels))
+        out.append((tunnel["name"], [tunnel]))
     return out
 
 

@@ -104,6 +104,14 @@ def _in_apipa(address: str) -> bool:
     return ip.version == 4 and APIPA[0] <= ip <= APIPA[1]
 
 
+def _same_link(address: str, peer: str) -> bool:
+    """Whether ``peer`` is on the /30 of ``address`` (an APIPA BGP link of one tunnel)."""
+    try:
+        return ipaddress.ip_address(peer) in ipaddress.ip_interface(f"{address}/30").network
+    except ValueError:
+        return False
+
+
 def _ref_id(value) -> str | None:
     return value.get("id") if isinstance(value, dict) and isinstance(value.get("id"), str) else None
 
@@ -802,6 +810,9 @@ class Vpn:
             inside = chosen.get(config_id) or (peering["customBgpIpAddresses"] or peering["defaultBgpIpAddresses"])[0]
             ends.append(
                 {
+                    # The instance runs BGP with the peer (and so carries traffic) only over a
+                    # link the peer's BGP address is on; its other tunnels stay down.
+                    "on_link": _same_link(inside, lng_bgp["bgpPeeringAddress"]),
                     "key": f"azure/{connection['id'].lower()}/{index}",
                     "gateway": self._gateway_key(gateway),
                     "local_public": peering["tunnelIpAddresses"][0],
@@ -836,7 +847,7 @@ class Vpn:
                     }
                 )
             for connection in self._all(CONNECTION_TYPE):
-                endpoints += self._ends(connection)
+                endpoints += [end for end in self._ends(connection) if end["on_link"]]
         try:
             self.fabric.publish("azure", gateways, endpoints)
         except ValueError:
@@ -847,7 +858,7 @@ class Vpn:
         out = []
         for end in ends:
             state = None
-            if self.fabric is not None:
+            if self.fabric is not None and end["on_link"]:
                 try:
                     state = self.fabric.status(end["key"])
                 except KeyError:
@@ -888,10 +899,11 @@ class Vpn:
         return "NotConnected"
 
     def _gateway_ends(self, gateway: JSON) -> list[tuple[dict, dict | None]]:
+        """The ends of the gateway's connections that have a BGP session (one per peering)."""
         out = []
         for connection in self._all(CONNECTION_TYPE):
             if (_ref_id(connection["properties"].get("virtualNetworkGateway1")) or "").lower() == gateway["id"].lower():
-                out += self._states(connection)
+                out += [(end, state) for end, state in self._states(connection) if end["on_link"]]
         return out
 
     def _bgp_peer_status(self, gateway: JSON) -> JSON:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure import vpn as V
@@ -73,41 +75,47 @@ def test_kinds_in_creation_order_and_the_gateway_phase():
     assert set(gateway["replace_on"]) == {"generation", "subnet", "public_ips"}
 
 
-def test_a_peering_per_remote_address_aws_per_tunnel_gcp_per_interface():
+def test_a_peering_per_tunnel_each_with_its_own_key_and_bgp_peer():
     wanted = desired()
     found = by_key(V.resources(wanted))
     names = [k for k in found if k.startswith("local_network_gateway/")]
-    assert names == [f"local_network_gateway/fabric-aws-azure-peer{i}" for i in range(4)] + [
-        f"local_network_gateway/fabric-gcp-azure-peer{i}" for i in range(2)
+    assert names == [f"local_network_gateway/fabric-aws-azure-{i}" for i in range(4)] + [
+        f"local_network_gateway/fabric-gcp-azure-{i}" for i in range(4)
     ]
     assert all(r["name"].startswith("fabric-") or r["name"] == "GatewaySubnet" for r in found.values())
     tunnels = {t["name"]: t for t in wanted["tunnels"]}
     aws0 = tunnels["fabric-aws-azure-0"]
-    lng = found["local_network_gateway/fabric-aws-azure-peer0"]
+    lng = found["local_network_gateway/fabric-aws-azure-0"]
     assert lng["spec"] == {
         "gateway_ip": "198.18.1.10",
         "asn": 64512,
         "bgp_peering_address": aws0["remote"]["bgp_ip"],
         "tags": {"mesh": "fabric"},
     }
-    connection = found["connection/fabric-aws-azure-peer0"]
+    connection = found["connection/fabric-aws-azure-0"]
     assert connection["spec"]["gateway"] == {"ref": "vpn_gateway/fabric-gw"}
-    assert connection["spec"]["local_network_gateway"] == {"ref": "local_network_gateway/fabric-aws-azure-peer0"}
+    assert connection["spec"]["local_network_gateway"] == {"ref": "local_network_gateway/fabric-aws-azure-0"}
     assert connection["spec"]["psk"] == aws0["psk"]
-    assert connection["spec"]["psk_fingerprint"] == V.psk_fingerprint("fabric-aws-azure-peer0", aws0["psk"])
+    assert connection["spec"]["psk_fingerprint"] == V.psk_fingerprint("fabric-aws-azure-0", aws0["psk"])
     assert aws0["psk"] not in connection["spec"]["psk_fingerprint"]
     assert (connection["spec"]["protocol"], connection["spec"]["enable_bgp"]) == ("IKEv2", True)
     assert set(connection["replace_on"]) == {"gateway", "local_network_gateway"}
     # AWS connection 0's tunnels face instance 0: that instance uses the tunnel's address.
     assert aws0["local"]["interface"] == 0
     assert connection["spec"]["custom_bgp"][0] == aws0["local"]["bgp_ip"]
-    # GCP interface 1 reaches both instances: each uses its own tunnel's address on that connection.
-    gcp = found["connection/fabric-gcp-azure-peer1"]["spec"]
-    assert gcp["custom_bgp"] == [
-        tunnels["fabric-gcp-azure-2"]["local"]["bgp_ip"],
-        tunnels["fabric-gcp-azure-3"]["local"]["bgp_ip"],
-    ]
-    assert found["local_network_gateway/fabric-gcp-azure-peer1"]["spec"]["gateway_ip"] == "198.18.2.11"
+    # GCP interface 1 reaches both instances, one tunnel each: every tunnel has its own key and BGP
+    # peer, and on its connection only its instance uses an address of the tunnel's /30.
+    for name, instance in (("fabric-gcp-azure-2", 0), ("fabric-gcp-azure-3", 1)):
+        tunnel = tunnels[name]
+        spec = found[f"connection/{name}"]["spec"]
+        assert tunnel["local"]["interface"] == instance
+        assert spec["psk"] == tunnel["psk"]
+        assert spec["custom_bgp"][instance] == tunnel["local"]["bgp_ip"]
+        other = ipaddress.ip_interface(spec["custom_bgp"][1 - instance] + "/30").network
+        assert ipaddress.ip_address(tunnel["remote"]["bgp_ip"]) not in other
+        lng = found[f"local_network_gateway/{name}"]["spec"]
+        assert (lng["gateway_ip"], lng["bgp_peering_address"]) == ("198.18.2.11", tunnel["remote"]["bgp_ip"])
+    assert tunnels["fabric-gcp-azure-2"]["psk"] != tunnels["fabric-gcp-azure-3"]["psk"]
 
 
 def test_each_instance_carries_the_apipa_addresses_of_its_tunnels():
@@ -128,7 +136,7 @@ def test_bodies_resolve_references_through_ids():
         "public_ip/fabric-gw-ip0": f"{base}/publicIPAddresses/fabric-gw-ip0",
         "public_ip/fabric-gw-ip1": f"{base}/publicIPAddresses/fabric-gw-ip1",
         "vpn_gateway/fabric-gw": f"{base}/virtualNetworkGateways/fabric-gw",
-        "local_network_gateway/fabric-aws-azure-peer0": f"{base}/localNetworkGateways/fabric-aws-azure-peer0",
+        "local_network_gateway/fabric-aws-azure-0": f"{base}/localNetworkGateways/fabric-aws-azure-0",
     }
     gw_id = ids["vpn_gateway/fabric-gw"]
     body = V.gateway_body(wanted, found["vpn_gateway/fabric-gw"]["spec"], ids, gw_id)
@@ -148,7 +156,7 @@ def test_bodies_resolve_references_through_ids():
         f"{gw_id}/ipConfigurations/ipconfig0",
         f"{gw_id}/ipConfigurations/ipconfig1",
     ]
-    spec = found["connection/fabric-aws-azure-peer0"]["spec"]
+    spec = found["connection/fabric-aws-azure-0"]["spec"]
     connection = V.connection_body(wanted, spec, ids)["properties"]
     assert connection["virtualNetworkGateway1"]["id"] == gw_id
     assert connection["sharedKey"] == spec["psk"]
@@ -156,8 +164,8 @@ def test_bodies_resolve_references_through_ids():
         f"{gw_id}/ipConfigurations/ipconfig0",
         f"{gw_id}/ipConfigurations/ipconfig1",
     ]
-    with pytest.raises(ValidationError, match="local_network_gateway/fabric-gcp-azure-peer0 does not exist"):
-        V.connection_body(wanted, found["connection/fabric-gcp-azure-peer0"]["spec"], ids)
+    with pytest.raises(ValidationError, match="local_network_gateway/fabric-gcp-azure-0 does not exist"):
+        V.connection_body(wanted, found["connection/fabric-gcp-azure-0"]["spec"], ids)
 
 
 def test_read_back_translations_give_the_desired_specs():
@@ -169,7 +177,7 @@ def test_read_back_translations_give_the_desired_specs():
         "public_ip/fabric-gw-ip0": f"{base}/publicIPAddresses/fabric-gw-ip0",
         "public_ip/fabric-gw-ip1": f"{base}/publicIPAddresses/fabric-gw-ip1",
         "vpn_gateway/fabric-gw": f"{base}/virtualNetworkGateways/fabric-gw",
-        "local_network_gateway/fabric-aws-azure-peer0": f"{base}/localNetworkGateways/fabric-aws-azure-peer0",
+        "local_network_gateway/fabric-aws-azure-0": f"{base}/localNetworkGateways/fabric-aws-azure-0",
     }
     gw_id = ids["vpn_gateway/fabric-gw"]
     spec = found["vpn_gateway/fabric-gw"]["spec"]
@@ -180,10 +188,10 @@ def test_read_back_translations_give_the_desired_specs():
     ]
     sent["properties"]["bgpSettings"]["bgpPeeringAddress"] = "10.2.255.4,10.2.255.5"
     assert V.gateway_from_arm({**sent, "id": gw_id, "name": "fabric-gw"}) == spec
-    connection = found["connection/fabric-aws-azure-peer0"]["spec"]
+    connection = found["connection/fabric-aws-azure-0"]["spec"]
     body = V.connection_body(wanted, connection, ids)
     body["properties"].pop("sharedKey")  # never returned by GET
-    body["name"] = "fabric-aws-azure-peer0"
+    body["name"] = "fabric-aws-azure-0"
     read = V.connection_from_arm(body, connection["psk"])
     # The key itself is never read back: its fingerprint is, and it is all the planner compares.
     assert read == {k: v for k, v in connection.items() if k != "psk"}
@@ -223,7 +231,7 @@ def test_no_key_in_errors_or_repr():
     psk = wanted["tunnels"][0]["psk"]
     found = by_key(V.resources(wanted))
     with pytest.raises(ValidationError) as info:
-        V.connection_body(wanted, found["connection/fabric-aws-azure-peer0"]["spec"], {})
+        V.connection_body(wanted, found["connection/fabric-aws-azure-0"]["spec"], {})
     assert psk not in str(info.value)
 
     class Conn:
@@ -235,10 +243,10 @@ def test_no_key_in_errors_or_repr():
 
 def test_a_mesh_owns_its_names_only():
     mesh = {"name": "fabric"}
-    for name in ("fabric-gw", "fabric-gw-ip0", "fabric-gw-ip1", "fabric-aws-azure-peer3", "fabric-gcp-azure-peer0"):
+    for name in ("fabric-gw", "fabric-gw-ip0", "fabric-gw-ip1", "fabric-aws-azure-3", "fabric-gcp-azure-0"):
         assert V.owns(mesh, name), name
     # Another mesh whose name starts with this one's, and resources of nobody's mesh.
-    for name in ("fabric-2-gw", "fabric-2-gw-ip0", "fabric-2-aws-azure-peer0", "fabricgw", "other-gw", "fabric-gw-x"):
+    for name in ("fabric-2-gw", "fabric-2-gw-ip0", "fabric-2-aws-azure-0", "fabricgw", "other-gw", "fabric-gw-x"):
         assert not V.owns(mesh, name), name
     assert all(V.owns({"name": "fabric"}, r["name"]) for r in V.resources(desired()) if r["kind"] != "gateway_subnet")
 
@@ -274,14 +282,14 @@ def test_tunnel_status_of_a_gateway_being_updated_asks_no_bgp_query():
         {"kind": "vpn_gateway", "name": "fabric-gw", "spec": {}, "id": "g", "status": "Updating"},
         {
             "kind": "connection",
-            "name": "fabric-aws-azure-peer0",
+            "name": "fabric-aws-azure-0",
             "spec": {},
             "id": "c",
             "status": "Succeeded",
             "connection_status": "Connected",
             "tunnels": [
-                {"tunnel": f"fabric-aws-azure-peer0_{ip0}", "status": "Connected"},
-                {"tunnel": f"fabric-aws-azure-peer0_{ip1}", "status": "NotConnected"},
+                {"tunnel": f"fabric-aws-azure-0_{ip0}", "status": "Connected"},
+                {"tunnel": f"fabric-aws-azure-0_{ip1}", "status": "NotConnected"},
             ],
         },
     ]

@@ -20,6 +20,7 @@ IMPLEMENTATIONS = {
     contracts.Connection: ("client", "Connection"),
     contracts.Networks: ("network", "Networks"),
     contracts.Clusters: ("cluster", "Clusters"),
+    contracts.VpnGateways: ("vpn", "VpnGateways"),
 }
 CASES = [(cloud, protocol) for cloud in clouds.CLOUDS for protocol in IMPLEMENTATIONS]
 
@@ -177,3 +178,23 @@ def test_the_action_tables_cover_the_planners_actions():
     for cloud in clouds.CLOUDS:
         assert set(implementation(cloud, contracts.Networks).ACTIONS) == network_actions
         assert set(implementation(cloud, contracts.Clusters).ACTIONS) == cluster_actions
+
+
+def test_every_vpn_adapter_orders_its_kinds_gateway_first_and_is_found_by_clouds():
+    """The generic planner creates in KINDS order and the gateway phase owns GATEWAY_KINDS: those
+    come first, so a peering never refers to something made after it."""
+    for cloud in clouds.CLOUDS:
+        cls = implementation(cloud, contracts.VpnGateways)
+        kinds, gateway_kinds = tuple(cls.KINDS), tuple(cls.GATEWAY_KINDS)
+        assert len(set(kinds)) == len(kinds), cloud
+        assert kinds[: len(gateway_kinds)] == gateway_kinds, cloud
+        assert len(kinds) > len(gateway_kinds), cloud
+        assert isinstance(cls.WRITE_ONLY, frozenset), cloud
+        assert isinstance(instance(cloud, contracts.VpnGateways), cls)
+        connection = clouds.connect(
+            cloud,
+            {"azure_subscription_id": "00000000-0000-0000-0000-000000000000"} if cloud == "azure" else {},
+            Retrier(cloud),
+            region="r1",
+        )
+        assert type(clouds.vpn_gateways(cloud, connection)) is cls
