@@ -28,7 +28,7 @@ writes() {
   "$sandbox_cli" status --json | python3 -c '
 import json, re, sys
 requests = json.load(sys.stdin)["faults"]["requests"]
-write = re.compile(r"(?i)^(?!.*list)(?=.*(create|delete|insert|update|set|modify|attach|detach|associate|replace|tag|write|action|upgrade|patch))")
+write = re.compile(r"(?i)^(?!.*list)(?!.*/get)(?=.*(create|delete|insert|update|set|modify|attach|detach|associate|replace|tag|write|action|upgrade|patch))")
 print(sum(n for ops in requests.values() for op, n in ops.items() if write.search(op)))'
 }
 
