@@ -495,7 +495,7 @@ class VpnGateways:
             "cloud": CLOUD,
             "region": self._region(desired),
             "name": mesh,
-            "id": vgw["id"] if vgw else None,
+            "id": (vgw or {}).get("id"),
             "asn": vgw["spec"]["asn"] if vgw else desired.get("asn"),
             "cidrs": list(desired.get("cidrs") or ()),
             "interfaces": [],

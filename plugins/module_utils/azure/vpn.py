@@ -622,13 +622,15 @@ class VpnGateways:
 
     def gateway(self, desired, current):
         addresses = {r["name"]: r.get("ip_address") for r in current if r["kind"] == "public_ip"}
+        interfaces = [addresses.get(public_ip_name(desired, i)) for i in range(INSTANCES)]
         return {
             "cloud": CLOUD,
             "region": desired["region"],
-            "name": gateway_name(desired),
+            "name": desired["name"],
             "asn": int(desired["asn"]),
             "cidrs": list(desired.get("cidrs") or []),
-            "interfaces": [addresses.get(public_ip_name(desired, i)) for i in range(INSTANCES)],
+            # Both instances' addresses, or none while one is not assigned yet (check mode).
+            "interfaces": interfaces if all(interfaces) else [],
             "tunnel_ips": {},
         }
 
@@ -636,6 +638,7 @@ class VpnGateways:
         network = _network(desired)
         group = network["resource_group"]
         facts = self.gateway(desired, current)
+        facts["interfaces"] = facts["interfaces"] or [None] * INSTANCES
         connections = {r["name"]: r for r in current if r["kind"] == "connection"}
         # A gateway that is being built or updated (for up to 45 minutes) answers no BGP queries.
         ready = any(r["kind"] == "vpn_gateway" and r.get("status") == "Succeeded" for r in current)

@@ -81,6 +81,13 @@ def ref(kind, name):
     return {"ref": f"{kind}/{name}"}
 
 
+def owns(mesh, name):
+    """True when ``name`` is one this mesh gives a resource, not another mesh's whose name merely
+    starts with this one's (``fabric`` must not take ``fabric-2-router``)."""
+    pattern = r"(havpn|router|peer-(aws|azure)|(aws-gcp|gcp-azure)-[0-9]+)"
+    return re.fullmatch(re.escape(mesh) + "-" + pattern, str(name or "")) is not None
+
+
 def _name_of(link):
     return str(link or "").rstrip("/").rsplit("/", 1)[-1]
 
@@ -251,13 +258,13 @@ def router_from_cloud(item):
     return _resource("router", item["name"], item.get("self_link"), spec, item)
 
 
-def router_peers_from_cloud(item, prefix):
-    """The ``router_peer`` resources of a router: its interfaces named ``prefix...`` and their peers."""
+def router_peers_from_cloud(item, mesh):
+    """The ``router_peer`` resources of a router: its interfaces of ``mesh`` and their peers."""
     peers = {p.get("interface_name"): p for p in item.get("bgp_peers") or []}
     out = []
     for interface in item.get("interfaces") or []:
         name = interface.get("name") or ""
-        if not name.startswith(prefix):
+        if not owns(mesh, name):
             continue
         peer = peers.get(name) or {}
         spec = {
@@ -345,11 +352,11 @@ class VpnGateways:
         return [to_dict(item) for item in items]
 
     def read(self, desired):
-        """Every resource of this mesh that exists (names starting ``<mesh>-``), in ``KINDS`` order."""
-        project, region, prefix = self._project(desired), self._region(desired), f"{desired['name']}-"
+        """Every resource of this mesh that exists (the names it gives), in ``KINDS`` order."""
+        project, region, mesh = self._project(desired), self._region(desired), desired["name"]
 
         def mine(items):
-            return sorted((i for i in items if (i.get("name") or "").startswith(prefix)), key=lambda i: i["name"])
+            return sorted((i for i in items if owns(mesh, i.get("name"))), key=lambda i: i["name"])
 
         gateways = mine(self._list("vpn_gateways", "vpnGateways.list", project=project, region=region))
         routers = mine(self._list("routers", "routers.list", project=project, region=region))
@@ -360,7 +367,7 @@ class VpnGateways:
             + [router_from_cloud(r) for r in routers]
             + [external_from_cloud(e) for e in externals]
             + [tunnel_from_cloud(t) for t in tunnels]
-            + [p for r in routers for p in router_peers_from_cloud(r, prefix)]
+            + [p for r in routers for p in router_peers_from_cloud(r, mesh)]
         )
 
     def apply(self, action, desired, ids):
@@ -378,7 +385,7 @@ class VpnGateways:
             found = [r for r in self.read(desired) if r["kind"] == "vpn_gateway"]
         interfaces = []
         if found:
-            items = sorted(found[0]["raw"].get("vpn_interfaces") or [], key=lambda i: i.get("id") or 0)
+            items = sorted((found[0].get("raw") or {}).get("vpn_interfaces") or [], key=lambda i: i.get("id") or 0)
             interfaces = [i.get("ip_address") for i in items]
         return {
             "cloud": CLOUD,

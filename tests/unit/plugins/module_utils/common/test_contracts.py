@@ -198,3 +198,33 @@ def test_every_vpn_adapter_orders_its_kinds_gateway_first_and_is_found_by_clouds
             region="r1",
         )
         assert type(clouds.vpn_gateways(cloud, connection)) is cls
+
+
+NETWORKS = {
+    "aws": {"vpc_id": "vpc-1"},
+    "gcp": {"network": "n1"},
+    "azure": {"vnet": "n1", "resource_group": "rg1", "gateway_subnet_cidr": None},
+}
+
+
+@pytest.mark.parametrize("cloud", clouds.CLOUDS)
+def test_gateway_facts_of_a_planned_gateway_are_the_peer_options_without_addresses(cloud):
+    """Check mode asks for the facts of resources that do not exist yet: no id, no raw object."""
+    from ansible_collections.multicloud.fabric.plugins.module_utils.vpn.runner import PEER_OPTIONS  # noqa: PLC0415
+
+    adapter = instance(cloud, contracts.VpnGateways)
+    desired = {
+        "cloud": cloud,
+        "region": "r1",
+        "name": "m1",
+        "network": NETWORKS[cloud],
+        "asn": 64600,
+        "cidrs": ["10.9.0.0/16"],
+        "tags": {},
+        "tunnels": [],
+    }
+    facts = adapter.gateway(desired, adapter.resources(desired))
+    assert set(PEER_OPTIONS) <= set(facts)
+    assert (facts["cloud"], facts["region"], facts["name"], facts["asn"]) == (cloud, "r1", "m1", 64600)
+    assert facts["cidrs"] == ["10.9.0.0/16"]
+    assert facts["interfaces"] == [] and facts["tunnel_ips"] == {}

@@ -210,11 +210,21 @@ def test_reads_translate_back_to_the_same_specs():
         ],
     }
     assert router_from_cloud(router)["spec"] == wanted["router/mesh-router"]["spec"]
-    (peer,) = router_peers_from_cloud(router, "mesh-")
+    (peer,) = router_peers_from_cloud(router, "mesh")
     assert peer["spec"] == wanted[f"router_peer/{tunnel['name']}"]["spec"]
     assert peer["id"] == f"{base}/routers/mesh-router/interfaces/{tunnel['name']}"
     # A tunnel whose key was changed elsewhere (or that has no fingerprint) differs.
     assert tunnel_from_cloud(dict(cloud_tunnel, description=""))["spec"]["psk_fingerprint"] is None
+
+
+def test_a_mesh_owns_only_its_own_names():
+    from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.vpn import owns  # noqa: PLC0415
+
+    for name in ("mesh-havpn", "mesh-router", "mesh-peer-aws", "mesh-peer-azure", "mesh-aws-gcp-3", "mesh-gcp-azure-0"):
+        assert owns("mesh", name), name
+    # Another mesh whose name starts with this one's, and things nobody of the mesh made.
+    for name in ("mesh-2-havpn", "mesh-2-router", "mesh-2-aws-gcp-0", "meshhavpn", "mesh-havpn-x", "other-router"):
+        assert not owns("mesh", name), name
 
 
 def test_unknown_actions_fail_before_any_call():
