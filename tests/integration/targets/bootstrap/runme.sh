@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The bootstrap role through the main job, on the sandbox of this integration run (the role's
 # scenario): site.yml --check writes nothing and plans three clusters, site.yml builds three
-# clusters with 3 Ready nodes and prints the summary as a table with each cloud's own time
+# clusters with 3 Ready nodes and the VPN mesh between them (12 tunnels, probed) and prints the
+# summary as a table with each cloud's own time
 # (after a site.yml killed mid-way that leaves no credential on disk and converges on the rerun),
 # --check on the existing fabric reports the real Ready counts, a rerun changes nothing, --limit
 # tears down and rebuilds one cloud alone, teardown.yml leaves the clouds as it found them
@@ -12,7 +13,7 @@ config=../../integration_config.yml
 root=$(python3 -c "import yaml; print(yaml.safe_load(open('$config'))['mc_collection_root'])")
 inventory=$root/inventories/sandbox
 out=$OUTPUT_DIR/site
-# Every name of this run (deployment, hence clusters and networks, and the Azure resource group)
+# Every name of this run (deployment, hence clusters, networks and the VPN mesh, and the Azure resource group)
 # starts with its own prefix; the inventory hosts keep theirs (fabric-aws, ...).
 MC_PREFIX=it$(python3 -c 'import secrets; print(secrets.token_hex(3))')
 export MC_PREFIX
@@ -182,6 +183,22 @@ for cloud in rows:
 # Two clouds may well take the same tenth of a second; all three the same was the old bug.
 assert len(set(seconds.values())) > 1, f"every cloud reports the same time: {seconds}"
 assert summary["seconds"] >= max(seconds.values()), summary
+PY
+
+# The VPN mesh: 12 tunnels UP and 12 BGP sessions established across the three pairs, and a
+# probe between every two VPCs lost nothing and stayed under the seeds' 100 ms; the printed
+# summary says so with a line per pair.
+python3 - "$out/summary.json" "$OUTPUT_DIR/site.log" <<'PY'
+import json, re, sys
+vpn = json.load(open(sys.argv[1]))["vpn"]
+assert (vpn["tunnels_up"], vpn["tunnels_total"], vpn["bgp_established"], vpn["bgp_total"]) == (12, 12, 12, 12), vpn
+assert [(p["a"], p["b"]) for p in vpn["pairs"]] == [("aws", "gcp"), ("aws", "azure"), ("gcp", "azure")], vpn
+assert all(p["loss_pct"] == 0 and 0 < p["latency_ms"] < 100 for p in vpn["pairs"]), vpn
+log = open(sys.argv[2]).read()
+assert "vpn: 12/12 tunnels up, 12/12 BGP sessions established" in log
+for p in vpn["pairs"]:
+    assert re.search(rf"^  {p['a']} <-> {p['b']} +{p['latency_ms']:.1f} ms +0 %$", log, re.M), p
+print("vpn", vpn)
 PY
 
 # Check mode on the existing fabric reads the clusters' nodes; nothing is planned, nothing written.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import signal
 import socket
 import subprocess
@@ -319,3 +320,12 @@ def test_each_module_receives_only_its_own_clouds_credentials(tmp_path, silent_s
         by_cloud[cloud] = {what for what, secret in secrets.items() if secret in text}
     own = {"aws": {"aws secret key"}, "gcp": {"gcp private key"}, "azure": {"azure client secret"}}
     assert by_cloud == {cloud: own[cloud] for cloud in by_cloud}
+
+
+def test_every_module_runs_through_the_piping_action():
+    """A module without its action plugin would be written to the remote temporary directory with
+    every cloud's credentials in its arguments."""
+    plugins = pathlib.Path(__file__).resolve().parents[4] / "plugins"
+    modules = {p.stem for p in (plugins / "modules").glob("mc_*.py")}
+    actions = {p.stem for p in (plugins / "action").glob("mc_*.py")}
+    assert modules and modules == actions

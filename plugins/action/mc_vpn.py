@@ -1,0 +1,12 @@
+# -*- coding: utf-8 -*-
+# Copyright: multicloud.fabric contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Runs the mc_vpn module with only its cloud's credentials, piped (see plugin_utils/module_action.py)."""
+
+from __future__ import annotations
+
+from ansible_collections.multicloud.fabric.plugins.plugin_utils.module_action import FabricModuleAction
+
+
+class ActionModule(FabricModuleAction):
+    CLOUD_OPTION = "cloud"
