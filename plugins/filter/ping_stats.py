@@ -10,7 +10,7 @@ short_description: Sent, received, loss and round-trip times out of the output o
 version_added: 0.2.0
 description:
   - Reads the summary lines of C(ping) (iputils, BusyBox, BSD/macOS) and returns the figures in
-    one shape; the role M(multicloud.fabric.vpn_mesh) measures the mesh with it.
+    one shape; the role C(multicloud.fabric.vpn_mesh) measures the mesh with it.
   - Output without a summary line (ping not found, no route) counts as every probe lost.
 author:
   - multicloud.fabric contributors (@multicloud-fabric)

@@ -28,7 +28,7 @@ description:
     names the option, before any write.
   - AWS assigns its tunnel addresses when its VPN connections are made; a GCP or Azure run whose
     AWS peer has no RV(gateway.tunnel_ips) yet leaves that pair in RV(pending) (and deletes
-    nothing of it). The role M(multicloud.fabric.vpn_mesh) runs the phases in the right order.
+    nothing of it). The role C(multicloud.fabric.vpn_mesh) runs the phases in the right order.
   - Keys never appear in the result, the diff or the log; changes to a key show as masked.
   - In a real cloud an Azure VPN gateway takes 30 to 45 minutes; start the gateway phase early
     (as soon as the VNet exists) and run the peerings later.
@@ -73,41 +73,6 @@ options:
       - This gateway's private ASN. Defaults to V(64512) (AWS), V(64514) (GCP), V(64516) (Azure).
       - Azure's reserved ASNs (65515, 65517-65520) are refused for every gateway that peers with Azure.
     type: int
-  peers:
-    description:
-      - The other clouds' gateways, as their runs returned RV(gateway) (the role passes them).
-    type: list
-    elements: dict
-    suboptions:
-      cloud:
-        description: The peer's cloud.
-        type: str
-        required: true
-        choices: [aws, gcp, azure]
-      region:
-        description: The peer's region.
-        type: str
-        required: true
-      name:
-        description: The peer's mesh name (the same mesh).
-        type: str
-        required: true
-      asn:
-        description: The peer gateway's ASN.
-        type: int
-        required: true
-      cidrs:
-        description: The ranges the peer advertises.
-        type: list
-        elements: str
-        required: true
-      interfaces:
-        description: GCP and Azure peers, the public address of each HA VPN interface / gateway instance.
-        type: list
-        elements: str
-      tunnel_ips:
-        description: AWS peers, the public address of each tunnel by tunnel name.
-        type: dict
   psk_seed:
     description:
       - The secret every tunnel's pre-shared key is derived from (at least 16 characters). Keep it
@@ -151,6 +116,7 @@ notes:
   - Check mode reports exactly the actions a run would take; diff mode shows each resource's
     spec before and after, keys masked.
 extends_documentation_fragment:
+  - multicloud.fabric.vpn
   - multicloud.fabric.aws
   - multicloud.fabric.gcp
   - multicloud.fabric.azure

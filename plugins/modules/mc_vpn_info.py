@@ -45,40 +45,6 @@ options:
   asn:
     description: This gateway's ASN (default per cloud as for M(multicloud.fabric.mc_vpn)).
     type: int
-  peers:
-    description: The other clouds' gateways, as for M(multicloud.fabric.mc_vpn).
-    type: list
-    elements: dict
-    suboptions:
-      cloud:
-        description: The peer's cloud.
-        type: str
-        required: true
-        choices: [aws, gcp, azure]
-      region:
-        description: The peer's region.
-        type: str
-        required: true
-      name:
-        description: The peer's mesh name.
-        type: str
-        required: true
-      asn:
-        description: The peer gateway's ASN.
-        type: int
-        required: true
-      cidrs:
-        description: The ranges the peer advertises.
-        type: list
-        elements: str
-        required: true
-      interfaces:
-        description: GCP and Azure peers, the public address of each interface / instance.
-        type: list
-        elements: str
-      tunnel_ips:
-        description: AWS peers, each tunnel's public address by tunnel name.
-        type: dict
   psk_seed:
     description: Not needed to read; accepted so the same variables serve both modules.
     type: str
@@ -99,6 +65,7 @@ options:
         description: Accepted as for M(multicloud.fabric.mc_vpn); not used to read.
         type: str
 extends_documentation_fragment:
+  - multicloud.fabric.vpn
   - multicloud.fabric.aws
   - multicloud.fabric.gcp
   - multicloud.fabric.azure

@@ -30,8 +30,6 @@ are pure; the SDK is only touched through :class:`Connection`.
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 import re
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client import CLOUD, parse_id, to_wire
@@ -42,6 +40,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors im
     found_or,
     missing_means,
 )
+from ansible_collections.multicloud.fabric.plugins.module_utils.vpn.spec import psk_fingerprint
 
 KINDS = ("gateway_subnet", "public_ip", "vpn_gateway", "local_network_gateway", "connection")
 GATEWAY_KINDS = KINDS[:3]
@@ -71,12 +70,6 @@ _GETTERS = {
 
 def ref(kind, name):
     return {"ref": f"{kind}/{name}"}
-
-
-def psk_fingerprint(connection, psk):
-    """What ``read`` shows of a connection's key: a truncated HMAC-SHA256 keyed by the connection's
-    name, so a changed key is seen without the key itself ever leaving this module."""
-    return hmac.new(connection.encode("utf-8"), psk.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
 
 def owns(desired, name):

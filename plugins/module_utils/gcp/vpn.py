@@ -28,8 +28,6 @@ VPN interface addresses and no per-tunnel addresses; ``tunnel_status()`` reads e
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import ipaddress
 import re
 
@@ -40,6 +38,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors im
     missing_means,
 )
 from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.client import CLOUD, self_link, to_dict
+from ansible_collections.multicloud.fabric.plugins.module_utils.vpn.spec import psk_fingerprint
 
 KINDS = ("vpn_gateway", "router", "external_vpn_gateway", "vpn_tunnel", "router_peer")
 GATEWAY_KINDS = ("vpn_gateway", "router")
@@ -70,11 +69,6 @@ def external_name(mesh, cloud):
 def peer_name(tunnel):
     """The BGP peer of the router interface named like ``tunnel``."""
     return f"{tunnel}-bgp"
-
-
-def psk_fingerprint(tunnel, psk):
-    """What the tunnel's description records of its key: 16 hex digits of an HMAC keyed by its name."""
-    return hmac.new(tunnel.encode("utf-8"), psk.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
 
 
 def ref(kind, name):

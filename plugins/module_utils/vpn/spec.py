@@ -277,6 +277,13 @@ def check_psk(value, field):
     return text
 
 
+def psk_fingerprint(name, psk):
+    """What an adapter records or reads back of a key the cloud never returns (GCP) or that must
+    not leave the module (Azure): 16 hex digits of an HMAC-SHA256 keyed by the resource's name, so
+    a changed key is seen while the key itself is not."""
+    return hmac.new(name.encode("utf-8"), psk.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+
+
 def derive_psk(seed, pair, index, rotation=0):
     """The key of tunnel ``index`` of ``pair``: stable for a seed, changed by bumping ``rotation``."""
     digest = hmac.new(
