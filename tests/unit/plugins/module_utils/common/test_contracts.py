@@ -197,7 +197,7 @@ def test_every_vpn_adapter_orders_its_kinds_gateway_first_and_is_found_by_clouds
             Retrier(cloud),
             region="r1",
         )
-        assert type(clouds.vpn_gateways(cloud, connection)) is cls
+        assert clouds.vpn_gateways(cloud, connection).__class__ is cls
 
 
 NETWORKS = {
