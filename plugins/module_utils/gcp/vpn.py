@@ -375,8 +375,6 @@ class VpnGateways:
     def gateway(self, desired, current):
         """The HA VPN gateway's two interface addresses, with the gateway's ASN and ranges."""
         found = [r for r in current or [] if r["kind"] == "vpn_gateway" and r["name"] == gateway_name(desired["name"])]
-        if not found:
-            found = [r for r in self.read(desired) if r["kind"] == "vpn_gateway"]
         interfaces = []
         if found:
             items = sorted((found[0].get("raw") or {}).get("vpn_interfaces") or [], key=lambda i: i.get("id") or 0)

@@ -109,10 +109,11 @@ def _peer_addresses(peer, index):
     return interfaces, tunnel_ips
 
 
-def plan(module):
+def plan(module, params=None):
     """``(desired, mesh, pending)``: what the adapter is asked for, the whole mesh (None in the
-    gateway phase) and the pairs left out because the other side's addresses are unknown."""
-    params = module.params
+    gateway phase) and the pairs left out because the other side's addresses are unknown.
+    ``params``: the module's own unless given (``info`` plans with a throwaway seed)."""
+    params = module.params if params is None else params
     cloud = params["cloud"]
     peers = params.get("peers") or []
     asn = params.get("asn")
@@ -263,7 +264,7 @@ def info(module):
     if not params.get("psk_seed"):
         # Reading states needs the mesh's layout, never its keys: any seed gives the same layout.
         params = dict(params, psk_seed=secrets.token_urlsafe(24))
-    desired, mesh, pending = plan(_ReadOnly(module, params))
+    desired, mesh, pending = plan(module, params)
     adapter = _adapter(module, params["cloud"], params["region"])
     current = adapter.read(desired)
     tunnels = adapter.tunnel_status(desired, current) if mesh is not None else []
@@ -275,14 +276,3 @@ def info(module):
         "tunnels_up": sum(1 for t in tunnels if t["status"] == "UP"),
         "bgp_established": sum(1 for t in tunnels if t.get("bgp_state") == "Established"),
     }
-
-
-class _ReadOnly:
-    """The module as ``plan`` sees it for ``mc_vpn_info`` (its own parameters, keys kept secret)."""
-
-    def __init__(self, module, params):
-        self._module = module
-        self.params = params
-
-    def add_secrets(self, values):
-        self._module.add_secrets(values)
