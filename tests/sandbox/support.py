@@ -26,6 +26,17 @@ def wait_until(predicate, timeout=5.0, what="the condition", interval=0.05):
         time.sleep(interval)
 
 
+def poll(predicate, timeout=60.0, interval=0.5):
+    """``predicate()`` once it is truthy, else its last value after ``timeout`` seconds (for an
+    assertion that shows what the state was)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
 class FakeRuntime:
     """A KubeRuntime that records what a cloud asks of Kubernetes.
 

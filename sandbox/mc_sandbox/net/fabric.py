@@ -34,7 +34,6 @@ import itertools
 import logging
 import pathlib
 import threading
-import time
 
 from mc_sandbox.net import mesh, netns, regions
 
@@ -410,13 +409,3 @@ class VpnFabric:
 
 def _idle() -> dict:
     return {"state": "Idle", "last_error": None, "routes": []}
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.5):
-    """``predicate()`` once it is truthy, else its last value after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)

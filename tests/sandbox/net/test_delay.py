@@ -21,6 +21,7 @@ from mc_sandbox.clouds.azure.arm import LOCATION_NAMES
 from mc_sandbox.clouds.gcp.locations import REGIONS as GCP_REGIONS
 from mc_sandbox.net import delay, netns, regions
 from mc_sandbox.net import mesh as dataplane
+from support import poll
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.vpn.spec import plan_mesh
 
@@ -160,15 +161,6 @@ def test_forwarder_keeps_order_drops_lost_packets_and_bounds_its_queue(queue, mo
 # -- the data plane (root) ---------------------------------------------------------------------
 
 
-def wait_for(predicate, timeout=60.0, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
-
-
 @pytest.fixture
 def plane(tmp_path):
     prefix = "mcfd" + netns.identity(tmp_path)
@@ -227,7 +219,7 @@ def test_delayed_tunnels_show_the_round_trip_keep_bgp_and_carry_tcp(plane, tmp_p
     mesh = plan_mesh(GATEWAYS[:2], SEED)
     # The delay is set before any tunnel exists: every endpoint made afterwards gets it.
     names = build(plane, mesh, before_tunnels=lambda: plane.delay("aws", "gcp", 30.0))
-    assert wait_for(lambda: established(plane, names), timeout=90), {n: plane.status(n) for n in names}
+    assert poll(lambda: established(plane, names), timeout=90), {n: plane.status(n) for n in names}
     probe = plane.probe("aws", "gcp", count=10, interval=0.2)
     print(f"\naws -> gcp with 30 ms one way: {probe}")
     assert probe["loss_pct"] == 0.0, probe
@@ -265,7 +257,7 @@ def test_delayed_tunnels_show_the_round_trip_keep_bgp_and_carry_tcp(plane, tmp_p
             )
             return proc.returncode == 0 and proc.stdout.split()
 
-        result = wait_for(fetched, timeout=20)
+        result = poll(fetched, timeout=20)
         assert result and result[0] == body, result
         print(f"HTTP fetch across the tunnel: {result[1]} ms")
         # A connection and a request: at least two round trips.
@@ -280,14 +272,14 @@ def test_delayed_tunnels_show_the_round_trip_keep_bgp_and_carry_tcp(plane, tmp_p
     assert plane.probe("aws", "gcp", count=3, interval=0.2)["loss_pct"] == 100.0
     assert plane.delay_stats()["lost"] > 0
     plane.delay("aws", "gcp", 30.0)
-    assert wait_for(lambda: plane.probe("aws", "gcp", count=1)["loss_pct"] == 0.0, timeout=60)
-    assert wait_for(lambda: established(plane, names), timeout=60)
+    assert poll(lambda: plane.probe("aws", "gcp", count=1)["loss_pct"] == 0.0, timeout=60)
+    assert poll(lambda: established(plane, names), timeout=60)
 
     # A cut region stays cut while its pairs are delayed (delayed packets still meet the cut).
     plane.cut("gcp")
     assert plane.probe("aws", "gcp", count=3, interval=0.2)["loss_pct"] == 100.0
     plane.cut("gcp", down=False)
-    assert wait_for(lambda: plane.probe("aws", "gcp", count=1)["loss_pct"] == 0.0, timeout=60)
+    assert poll(lambda: plane.probe("aws", "gcp", count=1)["loss_pct"] == 0.0, timeout=60)
 
     # No delay: the detour goes away and the round trip is the machine's again.
     plane.delay("aws", "gcp", 0.0)
@@ -324,7 +316,7 @@ def test_full_mesh_with_the_regions_delays_meets_the_latency_target(plane):
     for a, b in pairs:
         expected[(a, b)] = regions.one_way_ms(a, region[a], b, region[b])
         plane.delay(a, b, expected[(a, b)])
-    assert wait_for(lambda: established(plane, names), timeout=90), {n: plane.status(n) for n in names}
+    assert poll(lambda: established(plane, names), timeout=90), {n: plane.status(n) for n in names}
     print()
     for a, b in pairs:
         for src, dst in ((a, b), (b, a)):

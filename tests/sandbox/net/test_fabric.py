@@ -11,6 +11,7 @@ import pytest
 from mc_sandbox.core.faults import FaultManager
 from mc_sandbox.net import fabric as vpnfabric
 from mc_sandbox.net import mesh, netns
+from support import poll
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.vpn.spec import plan_mesh, tunnels_of
 
@@ -146,7 +147,7 @@ def test_dataplane_mode_builds_real_tunnels_and_removes_them(tmp_path):
             failed = s["aws/fabric-aws-gcp-1"]["ipsec"]["reason"] == "AUTHENTICATION_FAILED"
             return s if ok and failed else None
 
-        states = vpnfabric.wait_until(settled, timeout=90)
+        states = poll(settled, timeout=90)
         assert states, {k: fabric.status(k) for k in keys}
         assert {s["mode"] for s in states.values()} == {"dataplane"}
         assert fabric.routes("gcp/us-central1/f-gcp") == ["10.0.0.0/16"]

@@ -14,6 +14,7 @@ import time
 import pytest
 from mc_sandbox.net import mesh as dataplane
 from mc_sandbox.net import netns
+from support import poll
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.vpn.spec import plan_mesh
 
@@ -75,15 +76,6 @@ def build(plane, mesh, psk_override=None, asn_override=None):
     return names
 
 
-def wait_for(predicate, timeout=60.0, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
-
-
 @pytest.fixture
 def plane(tmp_path):
     prefix = "mcft" + netns.identity(tmp_path)
@@ -108,7 +100,7 @@ def test_full_mesh_comes_up_and_every_vpc_reaches_every_other(plane):
         s = states(plane, names)
         return all(x["ipsec"]["state"] == "UP" and x["bgp"]["state"] == "Established" for x in s.values()) and s
 
-    result = wait_for(all_up, timeout=90)
+    result = poll(all_up, timeout=90)
     assert result, {n: (s["ipsec"], s["bgp"]["state"]) for n, s in states(plane, names).items()}
     print(f"\n24 tunnel ends up, 24 BGP sessions established in {time.monotonic() - started:.1f} s")
     # Every gateway learned the other two VPCs' ranges over its tunnels.
@@ -133,7 +125,7 @@ def test_wrong_key_keeps_exactly_that_tunnel_down_and_ha_keeps_traffic_flowing(p
         up = all(s[n]["ipsec"]["state"] == "UP" and s[n]["bgp"]["state"] == "Established" for n in others)
         return up and s[bad]["ipsec"]["reason"] == "AUTHENTICATION_FAILED" and s
 
-    result = wait_for(settled, timeout=90)
+    result = poll(settled, timeout=90)
     assert result, {n: (s["ipsec"], s["bgp"]["state"]) for n, s in states(plane, names).items()}
     assert result[bad]["ipsec"]["state"] == "DOWN"
     assert result["fabric-aws-gcp-0-aws"]["ipsec"]["state"] == "DOWN"
@@ -156,7 +148,7 @@ def test_wrong_asn_keeps_bgp_down_while_ipsec_is_up(plane):
         s = states(plane, names)
         return s[wrong]["ipsec"]["state"] == "UP" and s[wrong]["bgp"]["last_error"] and s
 
-    result = wait_for(settled, timeout=90)
+    result = poll(settled, timeout=90)
     assert result, states(plane, names)
     assert result[wrong]["bgp"]["state"] != "Established"
     assert "Bad peer AS" in result[wrong]["bgp"]["last_error"]
@@ -165,9 +157,9 @@ def test_wrong_asn_keeps_bgp_down_while_ipsec_is_up(plane):
 def test_a_cut_gateway_loses_its_tunnels_and_comes_back(plane):
     mesh = plan_mesh(GATEWAYS[:2], SEED)
     names = build(plane, mesh)
-    assert wait_for(lambda: plane.probe("aws", "gcp", count=1)["loss_pct"] == 0.0, timeout=60)
+    assert poll(lambda: plane.probe("aws", "gcp", count=1)["loss_pct"] == 0.0, timeout=60)
     plane.cut("gcp")
     assert plane.probe("aws", "gcp", count=3, interval=0.1)["loss_pct"] == 100.0
     plane.cut("gcp", down=False)
-    assert wait_for(lambda: plane.probe("aws", "gcp", count=1)["loss_pct"] == 0.0, timeout=60)
+    assert poll(lambda: plane.probe("aws", "gcp", count=1)["loss_pct"] == 0.0, timeout=60)
     assert names
