@@ -54,7 +54,7 @@ done
 
 # The sandbox's VPN data plane runs strongSwan (userspace ESP) and BIRD in network namespaces:
 # Debian packages, installed here when running as root; otherwise say so (its tests then skip).
-net_packages="strongswan-charon strongswan-swanctl libcharon-extra-plugins bird2 iputils-ping"
+net_packages="strongswan-charon strongswan-swanctl libstrongswan-standard-plugins libcharon-extra-plugins bird2 iputils-ping"
 if command -v dpkg-query >/dev/null; then
   missing=""
   for package in $net_packages; do

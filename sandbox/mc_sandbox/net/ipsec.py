@@ -21,6 +21,7 @@ import subprocess
 import time
 
 CHARON = pathlib.Path("/usr/lib/ipsec/charon")
+PLUGIN_DIR = pathlib.Path("/usr/lib/ipsec/plugins")
 PLUGINS = (
     "random nonce openssl pem pkcs1 x509 pubkey socket-default kernel-libipsec kernel-netlink vici "
     "hmac aes sha1 sha2 gcm kdf"
@@ -40,6 +41,15 @@ def missing() -> list[str]:
     problems = []
     if not CHARON.exists():
         problems.append(f"{CHARON} is missing (Debian packages strongswan-charon and libcharon-extra-plugins)")
+    elif PLUGIN_DIR.is_dir():
+        # Without one of these charon still starts, and every negotiation fails later ("configured DH
+        # group MODP_2048 not supported" when openssl is missing).
+        absent = [p for p in PLUGINS.split() if not (PLUGIN_DIR / f"libstrongswan-{p}.so").exists()]
+        if absent:
+            problems.append(
+                f"strongSwan plugins {', '.join(absent)} are missing from {PLUGIN_DIR} (Debian packages "
+                "libstrongswan-standard-plugins and libcharon-extra-plugins)"
+            )
     if shutil.which("unshare") is None:
         problems.append("unshare is missing (util-linux)")
     try:

@@ -21,8 +21,8 @@ from mc_sandbox.core.runtime import CloudContext
 from mc_sandbox.k8s.pki import sandbox_tls
 from mc_sandbox.net import mesh as vpnmesh
 from mc_sandbox.net import netns
-from mc_sandbox.net.fabric import VpnFabric, wait_until
-from support import SPECS
+from mc_sandbox.net.fabric import VpnFabric
+from support import SPECS, poll
 from test_gcp import REGION, SCOPES, TIME_FACTOR, check_schema
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.vpn.spec import plan_mesh, tunnels_of
@@ -542,7 +542,7 @@ def test_the_data_plane_negotiates_what_the_compute_api_was_told(faults, runtime
             good = all(states[n][0] == "ESTABLISHED" and f"{n}-bgp" in up for n in names if n != names[1])
             return (states, router.result) if good and states[names[1]][0] == "NEGOTIATION_FAILURE" else None
 
-        found = wait_until(settled, timeout=90)
+        found = poll(settled, timeout=90)
         assert found, tunnel_states(cloud, sdk)
         states, router = found
         assert "authentication failed" in states[names[1]][1]
