@@ -22,7 +22,7 @@ from mc_sandbox.k8s.pki import sandbox_tls
 from mc_sandbox.net import fabric as vpnfabric
 from mc_sandbox.net import netns
 from mc_sandbox.net.mesh import missing as mesh_missing
-from support import FakeRuntime
+from support import FakeRuntime, poll
 
 LOCATION = "westeurope"
 GROUP = "vpn-rg"
@@ -597,7 +597,7 @@ def test_real_tunnels_come_up_only_with_the_right_key(tmp_path):
             connected = [p for p in peers if p.state == "Connected"]
             return (up, peers) if up.connection_status == "Connected" and connected else None
 
-        found = vpnfabric.wait_until(settled, timeout=90, interval=1)
+        found = poll(settled, timeout=90, interval=1)
         assert found, [t.connection_status for t in ops.get(GROUP, "to-peer").tunnel_connection_status]
         connection, peers = found
         assert connection.tunnel_connection_status[0].connection_status == "Connected"
