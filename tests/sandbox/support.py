@@ -16,14 +16,10 @@ CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBsandboxtest\n-----END CERTIFICATE----
 
 def wait_until(predicate, timeout=5.0, what="the condition", interval=0.05):
     """Poll `predicate` until it returns something truthy, and return that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+    value = poll(predicate, timeout, interval)
+    if not value:
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    return value
 
 
 def poll(predicate, timeout=60.0, interval=0.5):
