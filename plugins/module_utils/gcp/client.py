@@ -106,6 +106,8 @@ DEFAULT_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 DEFAULT_POLL_INTERVAL = 10.0
 # Upper bound of one HTTP request (the SDK's own per-method timeouts are replaced by this).
 DEFAULT_REQUEST_TIMEOUT = 60.0
+# Upper bound of one operations.wait call (Compute answers it within about two minutes).
+OPERATION_WAIT_TIMEOUT = 150.0
 # Compute resources name each other by these URLs (selfLink), whatever endpoint served them.
 COMPUTE_BASE = "https://www.googleapis.com/compute/v1/"
 # Where Compute's REST API is served when gcp_api_endpoint is not set (the SDK's default endpoint).
@@ -466,33 +468,40 @@ class Connection(BaseConnection):
     def wait_compute_operation(self, operation, *, project, region=None, resource=None, deadline=None):
         """Wait for a Compute operation (global, or regional when ``region``) to be DONE.
 
-        Polls ``globalOperations.get`` / ``regionOperations.get`` through clients built with the same
-        options as every other client (the SDK's ExtendedOperation.result() is not used: it polls
-        through clients built without our endpoint). Fails with the operation's error messages.
+        Calls ``globalOperations.wait`` / ``regionOperations.wait`` (as gcloud does), which Compute
+        answers as soon as the operation is done or after about two minutes, so a run goes on the
+        moment an operation ends instead of at its next poll; each call is bounded by what is left
+        of the deadline. The clients are built with the same options as every other client (the
+        SDK's ExtendedOperation.result() is not used: it polls through clients built without our
+        endpoint). Fails with the operation's error messages.
         """
         first = {"op": to_dict(operation)}
         name = first["op"].get("name")
+        deadline = deadline or self.deadline()
 
         def fetch():
             known = first.pop("op", None)
             if known is not None and known.get("status") == "DONE":
                 return known
+            timeout = max(1.0, min(OPERATION_WAIT_TIMEOUT, deadline.remaining()))
             if region:
                 op = self.rpc(
-                    self.region_operations.get,
+                    self.region_operations.wait,
                     project=project,
                     region=region,
                     operation=name,
                     resource=resource,
-                    call="regionOperations.get",
+                    call="regionOperations.wait",
+                    timeout=timeout,
                 )
             else:
                 op = self.rpc(
-                    self.global_operations.get,
+                    self.global_operations.wait,
                     project=project,
                     operation=name,
                     resource=resource,
-                    call="globalOperations.get",
+                    call="globalOperations.wait",
+                    timeout=timeout,
                 )
             return to_dict(op)
 

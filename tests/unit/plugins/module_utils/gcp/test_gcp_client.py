@@ -17,7 +17,7 @@ from google.oauth2 import credentials as oauth2_credentials
 from google.oauth2 import service_account
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common import errors as E
-from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Retrier, RetryPolicy
+from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Deadline, Retrier, RetryPolicy
 from ansible_collections.multicloud.fabric.plugins.module_utils.gcp import client as gcp_client
 from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.client import (
     Connection,
@@ -237,23 +237,28 @@ def test_compute_operation_state_and_error():
     assert compute_operation_error(http) == "409 CONFLICT"
 
 
-def test_compute_operation_wait_polls_with_our_clients(clock):
+def test_compute_operation_wait_asks_compute_to_wait_with_our_clients(clock):
+    """operations.wait returns when the operation is done (or after about two minutes, RUNNING):
+    the waiter calls it again until DONE, each call bounded by the deadline."""
     conn = connect(clock, gcp_access_token="t", gcp_project="p")
     conn.poll_interval = 0.5
     polls = []
 
     class Ops:
-        def get(self, **kwargs):
+        def wait(self, **kwargs):
             polls.append(kwargs)
             return {"name": "op-1", "status": "DONE" if len(polls) >= 2 else "RUNNING"}
 
     conn._clients["region_operations"] = Ops()
-    done = conn.wait_compute_operation({"name": "op-1", "status": "RUNNING"}, project="p", region="r1")
-    assert done["status"] == "DONE"
+    done = conn.wait_compute_operation(
+        {"name": "op-1", "status": "RUNNING"}, project="p", region="r1", deadline=Deadline(30, clock)
+    )
+    assert done["status"] == "DONE" and len(polls) == 2
     assert polls[0]["region"] == "r1" and polls[0]["operation"] == "op-1" and polls[0]["retry"] is None
+    assert 1.0 <= polls[0]["timeout"] <= 30  # never past the deadline
 
     class Failing:
-        def get(self, **kwargs):
+        def wait(self, **kwargs):
             return {"name": "op-2", "status": "DONE", "error": {"errors": [{"message": "quota exceeded"}]}}
 
     conn._clients["global_operations"] = Failing()
