@@ -680,6 +680,21 @@ class Vpn:
                 f"{gateway['properties']['provisioningState']}; connection {name} can be created once it is "
                 "Succeeded.",
             )
+        # Like Azure, a gateway takes one connection operation at a time.
+        for other in self.network.resources.values():
+            if (
+                other.get("type") == CONNECTION_TYPE
+                and other["name"].lower() != name.lower()
+                and other["properties"].get("provisioningState") in ("Updating", "Deleting")
+                and (_ref_id(other["properties"].get("virtualNetworkGateway1")) or "").lower() == gateway["id"].lower()
+            ):
+                raise ArmError(
+                    409,
+                    "AnotherOperationInProgress",
+                    f"Another operation on this or dependent resource is in progress. To retrieve status of the "
+                    f"operation use uri: {other['id']} (provisioningState {other['properties']['provisioningState']}). "
+                    "Retry the request after the operation completes.",
+                )
         lng_id = _ref_id(props.get("localNetworkGateway2"))
         lng = self._by_id(lng_id, LNG_TYPE)
         if lng is None:

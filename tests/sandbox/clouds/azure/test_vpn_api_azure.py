@@ -15,6 +15,7 @@ from azure.identity import ClientSecretCredential
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network import models as net_models
 from azure.mgmt.resource.resources import ResourceManagementClient
+from mc_sandbox.clouds.azure import vpn as azure_vpn
 from mc_sandbox.clouds.azure.server import AzureCloud
 from mc_sandbox.core.faults import FaultManager
 from mc_sandbox.core.runtime import CloudContext
@@ -420,6 +421,28 @@ def test_bad_peering_input_is_refused_with_arm_error(az, kind, changes, code, fi
     assert len(writes(az)) == before + 1  # the refused request, nothing after it
     assert [r.name for r in net.local_network_gateways.list(GROUP)] == ["peer"]
     assert list(net.virtual_network_gateway_connections.list(GROUP)) == []
+
+
+def test_a_gateway_takes_one_connection_operation_at_a_time(az, monkeypatch):
+    """As on Azure: a second connection on a gateway while the first one is still Updating gets 409
+    AnotherOperationInProgress, and goes through once the first is done."""
+    monkeypatch.setattr(azure_vpn, "CONNECTION_SECONDS", 5000)  # 1 s at this time factor
+    net = network(az)
+    net.virtual_network_gateways.begin_create_or_update(GROUP, "gw", gateway_body(az)).result()
+    for suffix, address in (("", "198.18.9.9"), ("2", "198.18.9.10")):
+        net.local_network_gateways.begin_create_or_update(GROUP, f"peer{suffix}", lng_body(az, address)).result()
+    first = net.virtual_network_gateway_connections.begin_create_or_update(GROUP, "to-peer", connection_body(az))
+    with pytest.raises(HttpResponseError) as info:
+        net.virtual_network_gateway_connections.begin_create_or_update(
+            GROUP, "to-peer2", connection_body(az, lng="peer2")
+        )
+    assert info.value.status_code == 409 and info.value.error.code == "AnotherOperationInProgress"
+    assert "to-peer" in info.value.error.message
+    first.result()
+    net.virtual_network_gateway_connections.begin_create_or_update(
+        GROUP, "to-peer2", connection_body(az, lng="peer2")
+    ).result()
+    assert sorted(c.name for c in net.virtual_network_gateway_connections.list(GROUP)) == ["to-peer", "to-peer2"]
 
 
 def test_delete_order_is_enforced_and_cleans_up_the_fabric(az):
