@@ -31,7 +31,15 @@ description:
     nothing of it). The role C(multicloud.fabric.vpn_mesh) runs the phases in the right order.
   - Keys never appear in the result, the diff or the log; changes to a key show as masked.
   - In a real cloud an Azure VPN gateway takes 30 to 45 minutes; start the gateway phase early
-    (as soon as the VNet exists) and run the peerings later.
+    (as soon as the VNet exists) with O(wait=false) and run the peerings later. With
+    O(wait=false) the last action is started and not waited for (what it needs is); a later run
+    with O(wait=true) first waits for whatever is still in RV(in_progress). AWS and GCP always
+    wait, as their gateway phase takes seconds and the other sides need its addresses.
+  - O(peers) given without addresses (no RV(gateway.interfaces) or RV(gateway.tunnel_ips)) and
+    without O(psk_seed) are still the gateway phase; they give the mesh's layout, so the Azure
+    gateway is made with the APIPA BGP addresses of every tunnel it will have and is not updated
+    (another 15 minutes) when the peerings come. The filter P(multicloud.fabric.vpn_layout_peers#filter)
+    reads such peers from the inventory.
 author:
   - multicloud.fabric contributors (@multicloud-fabric)
 options:
@@ -139,6 +147,21 @@ EXAMPLES = r"""
       resource_group: "{{ resource_group | default(omit) }}"
   register: vpn_gateway
 
+- name: Start the Azure gateway as soon as its VNet exists; a later gateway phase waits for it
+  multicloud.fabric.mc_vpn:
+    cloud: azure
+    region: eastus
+    name: fabric
+    network: fabric
+    cidrs: [10.2.0.0/16]
+    azure:
+      resource_group: fabric-rg
+    # The other sides from the inventory: the gateway gets every tunnel's BGP address at once.
+    peers: >-
+      {{ groups['vpn'] | difference([inventory_hostname]) | map('extract', hostvars) | list
+         | multicloud.fabric.vpn_layout_peers }}
+    wait: false
+
 - name: Peerings, AWS first (its tunnel addresses exist once its connections do)
   multicloud.fabric.mc_vpn:
     cloud: aws
@@ -213,6 +236,14 @@ pending:
   type: list
   elements: str
   sample: [aws-gcp]
+in_progress:
+  description:
+    - Resources (C(kind/name)) the cloud is still making, changing or deleting when the module
+      returns, e.g. the gateway started with O(wait=false).
+  returned: always
+  type: list
+  elements: str
+  sample: [vpn_gateway/fabric-gw]
 actions:
   description:
     - What the run did (or, in check mode, would do), in order; keys masked.

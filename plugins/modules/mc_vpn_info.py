@@ -148,6 +148,12 @@ pending:
   returned: always
   type: list
   elements: str
+in_progress:
+  description: Resources (C(kind/name)) the cloud is still making, changing or deleting.
+  returned: always
+  type: list
+  elements: str
+  sample: [vpn_gateway/fabric-gw]
 """
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import (

@@ -33,6 +33,8 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors im
 VPN_TAG = "multicloud.fabric/vpn"
 KINDS = ("vpn_gateway", "route_propagation", "customer_gateway", "vpn_connection")
 GATEWAY_KINDS = ("vpn_gateway", "route_propagation")
+# Independent resources EC2 makes side by side (a VPN connection takes minutes).
+CONCURRENT_KINDS = frozenset(("customer_gateway", "vpn_connection"))
 GATEWAY_TYPE = "ipsec.1"
 LIVE_STATES = ("pending", "available")
 _GONE_CODES = frozenset(("InvalidVpnConnectionID.NotFound", "InvalidCustomerGatewayID.NotFound", "Gateway.NotAttached"))
@@ -204,6 +206,7 @@ class VpnGateways:
 
     KINDS = KINDS
     GATEWAY_KINDS = GATEWAY_KINDS
+    CONCURRENT_KINDS = CONCURRENT_KINDS
     WRITE_ONLY = frozenset()
 
     def __init__(self, conn):
@@ -285,7 +288,9 @@ class VpnGateways:
 
     # ------------------------------------------------------------------ changing
 
-    def apply(self, action, desired, ids):
+    def apply(self, action, desired, ids, wait=True):
+        """Perform one planned action and wait for it (``wait`` is not needed: what this side
+        makes takes seconds, except VPN connections, whose addresses the other sides need)."""
         kind, verb = action.get("kind"), action.get("action")
         method = getattr(self, f"_{verb}_{kind}", None) if kind in KINDS else None
         if method is None:
@@ -293,6 +298,11 @@ class VpnGateways:
                 CLOUD, "vpn", f"{verb} {kind}", [f"{v} {k}" for k in KINDS for v in ("create", "delete")]
             )
         return method(action, desired, ids)
+
+    @staticmethod
+    def in_progress(current):
+        """Gateways, customer gateways and connections still ``pending`` (or being deleted)."""
+        return [f"{r['kind']}/{r['name']}" for r in current if r.get("status") in ("pending", "deleting")]
 
     @staticmethod
     def _resolve(value, ids):

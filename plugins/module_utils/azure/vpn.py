@@ -44,6 +44,9 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.vpn.spec import 
 
 KINDS = ("gateway_subnet", "public_ip", "vpn_gateway", "local_network_gateway", "connection")
 GATEWAY_KINDS = KINDS[:3]
+# Independent resources ARM makes side by side. Not connections: the gateway takes one connection
+# operation at a time and answers a second with 409 AnotherOperationInProgress.
+CONCURRENT_KINDS = frozenset(("public_ip", "local_network_gateway"))
 # A connection's key is never read back as such (its fingerprint is); the subnet's range only
 # matters on creation.
 WRITE_ONLY = frozenset(("psk", "cidr"))
@@ -56,6 +59,8 @@ _PROTOCOLS = {2: "IKEv2", 1: "IKEv1"}
 _KEY_ONLY = frozenset(("psk", "psk_fingerprint"))
 # BgpPeerStatus.state -> the portable BGP state (Established as BGP says it; the rest as Azure does).
 _BGP_STATES = {"Connected": "Established"}
+# provisioningState while ARM is still working on a resource.
+_BUSY = frozenset(("Updating", "Creating", "Deleting"))
 # kind -> (NetworkManagementClient operations, REST operation of its GET, what it is called)
 _GETTERS = {
     "public_ip": ("public_ip_addresses", "PublicIPAddresses_Get", "public IP"),
@@ -125,9 +130,10 @@ def peers(desired):
 
 
 def bgp_addresses(desired):
-    """Per gateway instance, the APIPA addresses of the tunnels it terminates (sorted)."""
+    """Per gateway instance, the APIPA addresses of the tunnels it terminates (sorted): of every
+    tunnel of the mesh's layout when it is known, so pairs that come later need no update."""
     found = [set() for _index in range(INSTANCES)]
-    for tunnel in desired.get("tunnels") or []:
+    for tunnel in desired.get("layout") or desired.get("tunnels") or []:
         found[_instance(tunnel)].add(tunnel["local"]["bgp_ip"])
     return [sorted(addresses) for addresses in found]
 
@@ -169,8 +175,8 @@ def resources(desired):
         "tags": tags,
     }
     addresses = bgp_addresses(desired)
-    # The gateway phase knows no tunnels yet: it leaves the instances' APIPA addresses alone.
-    if desired.get("tunnels"):
+    # A gateway phase that knows no layout leaves the instances' APIPA addresses alone.
+    if desired.get("layout") or desired.get("tunnels"):
         gateway["bgp_addresses"] = addresses
     out.append(
         {
@@ -366,6 +372,7 @@ class VpnGateways:
 
     KINDS = KINDS
     GATEWAY_KINDS = GATEWAY_KINDS
+    CONCURRENT_KINDS = CONCURRENT_KINDS
     WRITE_ONLY = WRITE_ONLY
 
     def __init__(self, conn):
@@ -467,7 +474,7 @@ class VpnGateways:
 
     # ------------------------------------------------------------------ changing
 
-    def apply(self, action, desired, ids):
+    def apply(self, action, desired, ids, wait=True):
         network = _network(desired)
         group = network["resource_group"]
         kind, name = action["kind"], action["name"]
@@ -510,8 +517,15 @@ class VpnGateways:
             call, what = "VirtualNetworkGatewayConnections_CreateOrUpdate", "connection"
         resource = f"{what} {name} (resource group {group})"
         poller = self.conn.begin(fn, group, name, body, resource=resource, call=call)
+        if not wait:
+            # Accepted: the resource exists, in provisioningState Updating, until the LRO ends.
+            return (self._get(kind, group, name) or {}).get("id")
         result = self._complete(poller, resource, call, lambda: self._get(kind, group, name))
         return result.get("id")
+
+    @staticmethod
+    def in_progress(current):
+        return [f"{r['kind']}/{r['name']}" for r in current if r.get("status") in _BUSY]
 
     def _put_subnet(self, group, network, spec):
         existing = self._get_subnet(group, network["vnet"])

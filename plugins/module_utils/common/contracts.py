@@ -118,8 +118,11 @@ class VpnGateways(Protocol):
          "network": {...},                   # aws {"vpc_id"}; gcp {"network"}; azure {"vnet", "resource_group"}
          "asn", "cidrs",                     # this gateway's ASN and the ranges it advertises
          "tags": {...},
-         "tunnels": [tunnel, ...]}           # vpn.spec.tunnels_of(mesh, cloud) entries whose
+         "tunnels": [tunnel, ...],           # vpn.spec.tunnels_of(mesh, cloud) entries whose
                                              # "remote" has "public_ip"; [] = the gateway phase
+         "layout": [tunnel, ...]}            # optional: every tunnel of this side in the mesh,
+                                             # addresses known or not, no keys (what a gateway
+                                             # carries for all its tunnels is set from it)
 
     A **resource** is ``{"kind", "name", "spec": {...}}`` (desired) plus ``"id"`` and
     ``"status"`` (current). ``spec`` holds only portable values and references
@@ -129,14 +132,20 @@ class VpnGateways(Protocol):
     or every key when it is ``"*"``, need a delete and a create; any other change is an update).
 
     - ``KINDS``: the kinds in creation order (deletes go in reverse);
-      ``GATEWAY_KINDS``: the subset the gateway phase owns (the rest are peerings).
+      ``GATEWAY_KINDS``: the subset the gateway phase owns (the rest are peerings);
+      ``CONCURRENT_KINDS``: kinds whose resources are independent of each other, so the runner
+      applies consecutive actions of one of them at once (in threads: ``apply`` must be safe to
+      call from several).
     - ``resources(desired)``: every resource ``desired`` needs, without calling the cloud.
     - ``read(desired)``: every resource of this mesh that exists (found by name/tag), or [].
-    - ``apply(action, desired, ids)``: perform one planned action and wait until the cloud reports
-      it done (failing at once on the cloud's failed state); ``action`` is ``{"action":
+    - ``apply(action, desired, ids, wait=True)``: perform one planned action and wait until the
+      cloud reports it done (failing at once on the cloud's failed state); with ``wait=False`` an
+      adapter may return once the cloud accepted a long operation; ``action`` is ``{"action":
       "create"|"update"|"delete", "kind", "name", "spec", "id"?, "changes"?}``, ``ids`` maps
       ``"<kind>/<name>"`` to the id of every resource that exists so far in this run; returns
       the resource's id (None once deleted).
+    - ``in_progress(current)``: the ``"<kind>/<name>"`` of every resource the cloud is still
+      making, changing or deleting (what a run with ``wait=True`` waits for before planning).
     - ``gateway(desired, current)``: the facts other clouds' hosts read: ``{"cloud", "region",
       "name", "asn", "cidrs", "interfaces": [public ip, ...], "tunnel_ips": {tunnel name: ip}}``
       (GCP/Azure: one address per interface/instance; AWS: one per tunnel).
@@ -149,6 +158,7 @@ class VpnGateways(Protocol):
     warnings: list
     KINDS: tuple
     GATEWAY_KINDS: tuple
+    CONCURRENT_KINDS: frozenset
     WRITE_ONLY: frozenset
 
     def resources(self, desired):
@@ -157,8 +167,11 @@ class VpnGateways(Protocol):
     def read(self, desired):
         """The resources of this mesh that exist."""
 
-    def apply(self, action, desired, ids):
+    def apply(self, action, desired, ids, wait=True):
         """Perform one planned action; the resource's id."""
+
+    def in_progress(self, current):
+        """The resources of ``current`` the cloud is still working on."""
 
     def gateway(self, desired, current):
         """The gateway facts the other clouds' peerings need."""

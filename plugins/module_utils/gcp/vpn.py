@@ -42,6 +42,8 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.vpn.spec import 
 
 KINDS = ("vpn_gateway", "router", "external_vpn_gateway", "vpn_tunnel", "router_peer")
 GATEWAY_KINDS = ("vpn_gateway", "router")
+# Independent resources Compute makes side by side; BGP peers are edits of one router, one at a time.
+CONCURRENT_KINDS = frozenset(("external_vpn_gateway", "vpn_tunnel"))
 WRITE_ONLY = frozenset(("shared_secret",))
 REDUNDANCY = {1: "SINGLE_IP_INTERNALLY_REDUNDANT", 2: "TWO_IPS_REDUNDANCY", 4: "FOUR_IPS_REDUNDANCY"}
 NOTE = "Managed by multicloud.fabric"
@@ -302,6 +304,7 @@ class VpnGateways:
 
     KINDS = KINDS
     GATEWAY_KINDS = GATEWAY_KINDS
+    CONCURRENT_KINDS = CONCURRENT_KINDS
     WRITE_ONLY = WRITE_ONLY
 
     def __init__(self, conn):
@@ -364,8 +367,14 @@ class VpnGateways:
             + [p for r in routers for p in router_peers_from_cloud(r, mesh)]
         )
 
-    def apply(self, action, desired, ids):
-        """Perform one planned create/update/delete and wait for it; the resource's id (None once deleted)."""
+    @staticmethod
+    def in_progress(current):
+        """None: every operation is waited for, and a resource is listed once it is made."""
+        return []
+
+    def apply(self, action, desired, ids, wait=True):
+        """Perform one planned create/update/delete and wait for its operation (seconds, so
+        ``wait`` is not needed); the resource's id (None once deleted)."""
         verb, kind = action.get("action"), action.get("kind")
         method = getattr(self, f"_{verb}_{kind}", None) if kind in KINDS else None
         if method is None:

@@ -5,16 +5,29 @@
 
 One run of ``mc_vpn`` manages one cloud's side. Without ``peers`` it is the *gateway phase*: the
 gateway (and what it needs) is made and its facts returned (``gateway``: ASN, ranges, public
-addresses), which the other clouds' hosts read. With ``peers`` (those facts of the other clouds)
+addresses), which the other clouds' hosts read. Peers given without addresses and without
+``psk_seed`` (their gateways are being made at the same time) are still the gateway phase: they
+only give the mesh's layout, so a gateway that carries every tunnel's address (Azure's BGP
+addresses) is made with them at once instead of being updated later. With ``peers`` (those facts of the other clouds)
 the whole mesh is planned (``vpn/spec.py``: inside /30s, ASNs, keys derived from ``psk_seed``) and
 this cloud's half of every peering whose other side's addresses are known is made too. A pair
 whose other side has no addresses yet (AWS's tunnel addresses exist only once its VPN connections
 do) is reported in ``pending`` and left as it is: nothing of it is deleted.
+
+``wait: false`` starts the last action and returns (the other actions are waited for, as it needs
+them); a later run with ``wait: true`` first waits for what an earlier one left in progress
+(``in_progress``), so the 30-45 minutes of an Azure gateway can run while the cluster is made.
+
+Consecutive actions of one kind the cloud lets run side by side (the adapter's
+``CONCURRENT_KINDS``: AWS's VPN connections, GCP's tunnels, Azure's local network gateways, ...)
+run in threads, at most ``MAX_PARALLEL`` at once; the rest one after another (Azure's connections:
+the gateway takes one connection operation at a time and answers the others with 409).
 """
 
 from __future__ import annotations
 
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common import clouds, locations
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.diff import build_diff
@@ -24,6 +37,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.vpn.plan import 
     ids_of,
     key_of,
     plan_resources,
+    references,
 )
 from ansible_collections.multicloud.fabric.plugins.module_utils.vpn.spec import (
     DEFAULT_ASNS,
@@ -35,6 +49,8 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.vpn.spec import 
 )
 
 PENDING = "(known after apply)"
+# At most this many actions of one wave run at once (independent resources of one kind).
+MAX_PARALLEL = 8
 
 # The options mc_vpn and mc_vpn_info share: the mesh as this side sees it.
 PEER_OPTIONS = {
@@ -143,12 +159,15 @@ def plan(module, params=None):
             raise ValidationError(f"peers[{index}].cloud", f"is this side's own cloud ({cloud}); peers are the others")
     gateways = [gateway] + [{k: peer.get(k) for k in ("cloud", "region", "name", "asn", "cidrs")} for peer in peers]
     seed = params.get("psk_seed")
-    if not seed:
+    # Peers with no addresses yet (their gateways are being made too) shape only this side's
+    # gateway: the mesh's layout gives its BGP addresses, and no key is needed for that.
+    layout_only = not any(peer.get("interfaces") or peer.get("tunnel_ips") for peer in peers)
+    if not seed and not layout_only:
         raise ValidationError("psk_seed", "peerings need the secret every tunnel key is derived from")
     try:
         mesh = plan_mesh(
             gateways,
-            seed,
+            seed or secrets.token_urlsafe(24),
             name=params["name"],
             rotations=params.get("rotations"),
             inside_cidrs=params.get("inside_cidrs"),
@@ -158,6 +177,12 @@ def plan(module, params=None):
         raise _rename_field(error) from None
     module.add_secrets(t["psk"] for p in mesh["pairs"] for t in p["tunnels"])
     desired["asn"] = mesh["gateways"][cloud]["asn"]
+    # Every tunnel this side will terminate, addresses known or not, without keys: what a gateway
+    # carries for all of its tunnels (Azure's BGP addresses) is set once, not per pair as they come.
+    desired["layout"] = [{k: v for k, v in t.items() if k != "psk"} for t in tunnels_of(mesh, cloud)]
+    if layout_only and not seed:
+        # Still the gateway phase: no peering is asked for, so none is pending or removed.
+        return desired, None, []
     by_cloud = {peer["cloud"]: (index, peer) for index, peer in enumerate(peers)}
     pending = set()
     tunnels = []
@@ -223,6 +248,8 @@ def ensure(module):
     locations.validate(adapter.conn, cloud, "region", params["region"])
     wanted = adapter.resources(desired) if params["state"] == "present" else []
     current = adapter.read(desired)
+    if params["wait"] and not module.check_mode and adapter.in_progress(current):
+        current = _settle(module, adapter, desired, current)
     owned = None if (params["state"] == "absent" or (mesh is not None and not pending)) else adapter.GATEWAY_KINDS
     actions = plan_resources(wanted, current, adapter.KINDS, write_only=adapter.WRITE_ONLY, owned_kinds=owned)
     after = _after(current, wanted, actions)
@@ -231,6 +258,7 @@ def ensure(module):
         "changed": bool(actions),
         "actions": actions,
         "pending": pending,
+        "in_progress": adapter.in_progress(current),
         "diff": build_diff(_view(current), _view(after), module.secret_values, header, header),
     }
     for pair in pending:
@@ -242,20 +270,77 @@ def ensure(module):
         result["gateway"] = _facts(adapter.gateway(desired, after)) if params["state"] == "present" else {}
         return result
     ids = ids_of(current)
-    for action in actions:
-        module.log(describe(action))
-        resource_id = adapter.apply(action, desired, ids)
-        key = f"{action['kind']}/{action['name']}"
-        if action["action"] == "delete":
-            ids.pop(key, None)
-        elif resource_id is not None:
-            ids[key] = resource_id
+    done = 0
+    for wave in waves(actions, adapter.CONCURRENT_KINDS):
+        # What comes later may need what an action makes: only the last one may be left running.
+        waits = [params["wait"] or done + i < len(actions) - 1 for i in range(len(wave))]
+        for action in wave:
+            module.log(describe(action))
+        for action, resource_id in zip(wave, _apply_wave(adapter, wave, desired, ids, waits), strict=True):
+            key = f"{action['kind']}/{action['name']}"
+            if action["action"] == "delete":
+                ids.pop(key, None)
+            elif resource_id is not None:
+                ids[key] = resource_id
+        done += len(wave)
     for warning in adapter.warnings:
         module.warn(warning)
     if actions:
         current = adapter.read(desired)
+        result["in_progress"] = adapter.in_progress(current)
     result["gateway"] = _facts(adapter.gateway(desired, current)) if params["state"] == "present" else {}
     return result
+
+
+def waves(actions, concurrent_kinds, limit=MAX_PARALLEL):
+    """``actions`` (in plan order) cut into waves that may each run at once: consecutive writes (or
+    deletes) of one kind the adapter lists in ``CONCURRENT_KINDS``, none referring to another of
+    the wave, at most ``limit``; every other action is a wave of its own."""
+    out = []
+    for action in actions:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and action["kind"] in concurrent_kinds
+            and (_verb(last[0]), last[0]["kind"]) == (_verb(action), action["kind"])
+            and len(last) < limit
+            and not references(action.get("spec")) & {key_of(a) for a in last}
+        ):
+            last.append(action)
+        else:
+            out.append([action])
+    return out
+
+
+def _verb(action):
+    return "delete" if action["action"] == "delete" else "write"
+
+
+def _apply_wave(adapter, wave, desired, ids, waits):
+    """Each action's resource id, in order; the actions of a wave run in threads. When one fails,
+    the others still finish (what they made is read back by the next run) and the first error in
+    plan order is raised."""
+    if len(wave) == 1:
+        return [adapter.apply(wave[0], desired, ids, wait=waits[0])]
+    snapshot = dict(ids)
+    with ThreadPoolExecutor(max_workers=len(wave), thread_name_prefix="mc-vpn") as pool:
+        futures = [pool.submit(adapter.apply, a, desired, snapshot, wait=w) for a, w in zip(wave, waits, strict=True)]
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    if errors:
+        raise errors[0]
+    return [f.result() for f in futures]
+
+
+def _settle(module, adapter, desired, current):
+    """Wait (within the task's deadline) until no resource of this side is still being made or
+    changed, e.g. by an earlier run with ``wait: false``; the resources as they are then."""
+    busy = adapter.in_progress(current)
+    waiter = adapter.conn.waiter(
+        f"{desired['cloud']} VPN {desired['name']} ({', '.join(busy)})",
+        state_of=lambda resources: "IN_PROGRESS" if adapter.in_progress(resources) else "DONE",
+        success=("DONE",),
+    )
+    return adapter.conn.wait(waiter, lambda: adapter.read(desired), deadline=module.deadline())
 
 
 def info(module):
@@ -273,6 +358,7 @@ def info(module):
         "gateway": _facts(adapter.gateway(desired, current)) if current else {},
         "tunnels": tunnels,
         "pending": pending,
+        "in_progress": adapter.in_progress(current),
         "tunnels_up": sum(1 for t in tunnels if t["status"] == "UP"),
         "bgp_established": sum(1 for t in tunnels if t.get("bgp_state") == "Established"),
     }

@@ -1,11 +1,14 @@
 # -*- coding: utf-8 -*-
-"""ping_stats reads every ping's summary; vpn_summary counts a tunnel up only when both sides say so."""
+"""ping_stats reads every ping's summary; vpn_summary counts a tunnel up only when both sides say so;
+vpn_layout_peers reads the other sides from the inventory."""
 
 from __future__ import annotations
 
 import pytest
+from ansible.errors import AnsibleFilterError
 
 from ansible_collections.multicloud.fabric.plugins.filter.ping_stats import ping_stats
+from ansible_collections.multicloud.fabric.plugins.filter.vpn_layout_peers import vpn_layout_peers
 from ansible_collections.multicloud.fabric.plugins.filter.vpn_summary import vpn_summary
 
 IPUTILS = """PING 10.1.0.2 (10.1.0.2) 56(84) bytes of data.
@@ -100,3 +103,35 @@ def test_a_probe_that_got_nothing_back_has_no_latency():
         {"cloud": "gcp", "tunnels": [], "probes": {}},
     ]
     assert vpn_summary(sides)["pairs"] == [{"a": "aws", "b": "gcp", "latency_ms": None, "loss_pct": 100.0}]
+
+
+def test_layout_peers_come_from_the_inventory_alone():
+    hosts = [
+        {"inventory_hostname": "fabric-aws", "mc_cloud": "aws", "mc_region": "us-east-1", "mc_cidr": "10.0.0.0/16"},
+        {
+            "inventory_hostname": "fabric-azure",
+            "mc_cloud": "azure",
+            "mc_region": "eastus",
+            "mc_cidr": "10.2.0.0/16",
+            "mc_deployment": "prod",
+            "mc_vpn_asn": 65010,
+            "vpn_mesh_cidrs": ["10.2.0.0/16", "10.20.0.0/16"],
+        },
+    ]
+    assert vpn_layout_peers(hosts) == [
+        {"cloud": "aws", "region": "us-east-1", "name": "fabric", "asn": 64512, "cidrs": ["10.0.0.0/16"]},
+        {"cloud": "azure", "region": "eastus", "name": "prod", "asn": 65010, "cidrs": ["10.2.0.0/16", "10.20.0.0/16"]},
+    ]
+    assert vpn_layout_peers([]) == []
+
+
+@pytest.mark.parametrize(
+    ("host", "words"),
+    [
+        ({"inventory_hostname": "h1", "mc_cloud": "aws", "mc_region": "us-east-1"}, "h1 has no mc_cidr"),
+        ({"inventory_hostname": "h2", "mc_cloud": "oci", "mc_region": "x", "mc_cidr": "10.0.0.0/16"}, "'oci'"),
+    ],
+)
+def test_layout_peers_name_the_host_and_the_missing_var(host, words):
+    with pytest.raises(AnsibleFilterError, match=words):
+        vpn_layout_peers([host])

@@ -301,3 +301,59 @@ def test_tunnel_status_of_a_gateway_being_updated_asks_no_bgp_query():
     assert statuses["fabric-aws-azure-1"]["status"] == "DOWN"
     assert "does not exist" in statuses["fabric-aws-azure-1"]["status_message"]
     assert len(statuses) == len(wanted["tunnels"])
+
+
+def test_a_gateway_made_from_the_layout_alone_needs_no_update_when_the_peerings_come():
+    """Made while the other clouds' gateways are (no addresses, no keys yet): the mesh's layout
+    gives every instance its APIPA addresses at once, the same ones the peerings use."""
+    mesh = plan_mesh(GATEWAYS, SEED)
+    layout = [{k: v for k, v in t.items() if k != "psk"} for t in tunnels_of(mesh, "azure")]
+    early = by_key(V.resources(dict(desired(tunnels=False), layout=layout)))
+    assert [k for k in early if not k.startswith(("gateway_subnet", "public_ip"))] == ["vpn_gateway/fabric-gw"]
+    later = by_key(V.resources(dict(desired(), layout=layout)))["vpn_gateway/fabric-gw"]
+    assert early["vpn_gateway/fabric-gw"]["spec"] == later["spec"]
+    assert (
+        later["spec"]["bgp_addresses"]
+        == by_key(V.resources(desired()))["vpn_gateway/fabric-gw"]["spec"]["bgp_addresses"]
+    )
+
+
+def test_resources_arm_is_still_working_on_are_in_progress():
+    current = [
+        {"kind": "public_ip", "name": "fabric-gw-ip0", "status": "Succeeded"},
+        {"kind": "vpn_gateway", "name": "fabric-gw", "status": "Updating"},
+        {"kind": "connection", "name": "fabric-aws-azure-0", "status": "Deleting"},
+        {"kind": "connection", "name": "fabric-aws-azure-1", "status": "Failed"},
+    ]
+    assert V.VpnGateways.in_progress(current) == ["vpn_gateway/fabric-gw", "connection/fabric-aws-azure-0"]
+
+
+def test_a_gateway_started_without_waiting_returns_once_arm_accepted_it():
+    calls = []
+    TYPE = "Microsoft.Network/virtualNetworkGateways"
+
+    class Conn:
+        subscription_id = SUB
+        network = type(
+            "Network",
+            (),
+            {"virtual_network_gateways": type("Ops", (), {"begin_create_or_update": None, "get": None})()},
+        )()
+
+        def begin(self, fn, *args, resource=None, call=None):
+            calls.append(call)
+            return "poller"
+
+        def finish(self, poller, resource=None, call=None):
+            raise AssertionError("wait=False must not wait for the LRO")
+
+        def call(self, fn, *args, resource=None, call=None):
+            calls.append(call)
+            return {"id": f"/subscriptions/{SUB}/resourceGroups/rg1/providers/{TYPE}/fabric-gw"}
+
+    spec = by_key(V.resources(desired(tunnels=False)))["vpn_gateway/fabric-gw"]["spec"]
+    ids = {"gateway_subnet/GatewaySubnet": "s", "public_ip/fabric-gw-ip0": "p0", "public_ip/fabric-gw-ip1": "p1"}
+    action = {"action": "create", "kind": "vpn_gateway", "name": "fabric-gw", "spec": spec}
+    found = V.VpnGateways(Conn()).apply(action, desired(tunnels=False), ids, wait=False)
+    assert found.endswith("/virtualNetworkGateways/fabric-gw")
+    assert calls == ["VirtualNetworkGateways_CreateOrUpdate", "VirtualNetworkGateways_Get"]

@@ -190,6 +190,8 @@ def test_every_vpn_adapter_orders_its_kinds_gateway_first_and_is_found_by_clouds
         assert kinds[: len(gateway_kinds)] == gateway_kinds, cloud
         assert len(kinds) > len(gateway_kinds), cloud
         assert isinstance(cls.WRITE_ONLY, frozenset), cloud
+        # Some of its kinds, and only those, are made side by side.
+        assert isinstance(cls.CONCURRENT_KINDS, frozenset) and cls.CONCURRENT_KINDS < set(kinds), cloud
         assert isinstance(instance(cloud, contracts.VpnGateways), cls)
         connection = clouds.connect(
             cloud,
