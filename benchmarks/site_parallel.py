@@ -1,6 +1,6 @@
 """How close `site.yml` on three clouds comes to the slowest single cloud's path alone.
 
-    .venv/bin/python benchmarks/site_parallel.py [--time-factor 0.0166] [--json]
+    .venv/bin/python benchmarks/site_parallel.py [--time-factor 0.0166] [--json] [--log-dir DIR]
 
 On one fresh sandbox (its own state directory, started and stopped here) this runs, each under a
 deployment name of its own so nothing is shared between the runs:
@@ -13,8 +13,8 @@ deployment name of its own so nothing is shared between the runs:
 
 and prints each wall time and the ratio of the full run to the slowest single cloud (the target
 is <= 1.15: the clouds work in parallel, and what only the full run does, the peerings and the
-probes, is short). Wall times are of the whole `ansible-playbook` command. Nothing here asserts
-timings: it prints figures.
+probes, is short). Wall times are of the whole `ansible-playbook` command; `--log-dir` keeps each
+run's output with every task's time. Nothing here asserts timings: it prints figures.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ BIN = pathlib.Path(sys.executable).parent
 CLOUDS = ("aws", "gcp", "azure")
 
 
-def playbook(env, name, deployment, limit=None):
+def playbook(env, name, deployment, limit=None, log_dir=None):
     argv = [
         str(BIN / "ansible-playbook"),
         "-i",
@@ -50,6 +50,9 @@ def playbook(env, name, deployment, limit=None):
     started = time.monotonic()
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     seconds = time.monotonic() - started
+    if log_dir is not None:
+        label = f"{name.removesuffix('.yml')}-{deployment}"
+        (log_dir / f"{label}.log").write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-6000:] + proc.stderr[-2000:])
         raise SystemExit(f"{name} --limit {limit or 'all'} failed ({proc.returncode})")
@@ -62,10 +65,19 @@ def main() -> int:
         "--time-factor", type=float, default=None, help="MC_SANDBOX_TIME_FACTOR (default: the sandbox's)"
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument(
+        "--log-dir",
+        type=pathlib.Path,
+        help="keep each run's output here, with the time of every task (ansible.posix.profile_tasks)",
+    )
     args = parser.parse_args()
     state = pathlib.Path(tempfile.mkdtemp(prefix="mc-bench-site-"))
     env = dict(os.environ, MC_SANDBOX_DIR=str(state / "sandbox"), MC_OUTPUT_DIR=str(state / "output"))
     env["ANSIBLE_STDOUT_CALLBACK"] = "default"
+    if args.log_dir is not None:
+        args.log_dir.mkdir(parents=True, exist_ok=True)
+        env["ANSIBLE_CALLBACKS_ENABLED"] = "ansible.posix.profile_tasks"
+        env["PROFILE_TASKS_TASK_OUTPUT_LIMIT"] = "all"
     if args.time_factor is not None:
         env["MC_SANDBOX_TIME_FACTOR"] = str(args.time_factor)
     sandbox = [str(BIN / "mc-sandbox")]
@@ -74,18 +86,18 @@ def main() -> int:
     try:
         for cloud in CLOUDS:
             deployment = f"bench{cloud[:2]}"
-            seconds, _out = playbook(env, "site.yml", deployment, f"localhost,fabric-{cloud}")
+            seconds, _out = playbook(env, "site.yml", deployment, f"localhost,fabric-{cloud}", args.log_dir)
             figures["single"][cloud] = round(seconds, 1)
             print(f"{cloud:6} alone     {seconds:6.1f} s", flush=True)
             figures["teardown"][cloud] = round(
-                playbook(env, "teardown.yml", deployment, f"localhost,fabric-{cloud}")[0], 1
+                playbook(env, "teardown.yml", deployment, f"localhost,fabric-{cloud}", args.log_dir)[0], 1
             )
-        seconds, _out = playbook(env, "site.yml", "benchall")
+        seconds, _out = playbook(env, "site.yml", "benchall", log_dir=args.log_dir)
         figures["full"] = round(seconds, 1)
         summary = json.loads((state / "output" / "summary.json").read_text())
         figures["vpn"] = summary.get("vpn")
         print(f"all three   {seconds:6.1f} s", flush=True)
-        figures["teardown"]["all"] = round(playbook(env, "teardown.yml", "benchall")[0], 1)
+        figures["teardown"]["all"] = round(playbook(env, "teardown.yml", "benchall", log_dir=args.log_dir)[0], 1)
     finally:
         subprocess.run([*sandbox, "down"], env=env, check=False, stdout=subprocess.DEVNULL)
         shutil.rmtree(state, ignore_errors=True)
