@@ -301,8 +301,9 @@ class VpnGateways:
 
     @staticmethod
     def in_progress(current):
-        """Gateways, customer gateways and connections still ``pending`` (or being deleted)."""
-        return [f"{r['kind']}/{r['name']}" for r in current if r.get("status") in ("pending", "deleting")]
+        """Gateways, customer gateways and connections still ``pending`` (``read`` keeps only the
+        live states, pending and available)."""
+        return [f"{r['kind']}/{r['name']}" for r in current if r.get("status") == "pending"]
 
     @staticmethod
     def _resolve(value, ids):

@@ -60,7 +60,7 @@ _KEY_ONLY = frozenset(("psk", "psk_fingerprint"))
 # BgpPeerStatus.state -> the portable BGP state (Established as BGP says it; the rest as Azure does).
 _BGP_STATES = {"Connected": "Established"}
 # provisioningState while ARM is still working on a resource.
-_BUSY = frozenset(("Updating", "Creating", "Deleting"))
+_BUSY = frozenset(("Updating", "Deleting"))
 # kind -> (NetworkManagementClient operations, REST operation of its GET, what it is called)
 _GETTERS = {
     "public_ip": ("public_ip_addresses", "PublicIPAddresses_Get", "public IP"),

@@ -167,7 +167,7 @@ def plan(module, params=None):
     try:
         mesh = plan_mesh(
             gateways,
-            seed or secrets.token_urlsafe(24),
+            seed or layout_seed(),
             name=params["name"],
             rotations=params.get("rotations"),
             inside_cidrs=params.get("inside_cidrs"),
@@ -175,7 +175,6 @@ def plan(module, params=None):
         )
     except ValidationError as error:
         raise _rename_field(error) from None
-    module.add_secrets(t["psk"] for p in mesh["pairs"] for t in p["tunnels"])
     desired["asn"] = mesh["gateways"][cloud]["asn"]
     # Every tunnel this side will terminate, addresses known or not, without keys: what a gateway
     # carries for all of its tunnels (Azure's BGP addresses) is set once, not per pair as they come.
@@ -183,6 +182,7 @@ def plan(module, params=None):
     if layout_only and not seed:
         # Still the gateway phase: no peering is asked for, so none is pending or removed.
         return desired, None, []
+    module.add_secrets(t["psk"] for p in mesh["pairs"] for t in p["tunnels"])
     by_cloud = {peer["cloud"]: (index, peer) for index, peer in enumerate(peers)}
     pending = set()
     tunnels = []
@@ -201,6 +201,12 @@ def plan(module, params=None):
         tunnels.append(dict(tunnel, remote=dict(remote, public_ip=address)))
     desired["tunnels"] = [t for t in tunnels if t["pair"] not in pending]
     return desired, mesh, sorted(pending)
+
+
+def layout_seed():
+    """A throwaway seed for planning where only the mesh's layout matters, never its keys: any
+    seed gives the same layout."""
+    return secrets.token_urlsafe(24)
 
 
 def _facts(gateway):
@@ -325,9 +331,7 @@ def _apply_wave(adapter, wave, desired, ids, waits):
     snapshot = dict(ids)
     with ThreadPoolExecutor(max_workers=len(wave), thread_name_prefix="mc-vpn") as pool:
         futures = [pool.submit(adapter.apply, a, desired, snapshot, wait=w) for a, w in zip(wave, waits, strict=True)]
-    errors = [f.exception() for f in futures if f.exception() is not None]
-    if errors:
-        raise errors[0]
+    # Every future is done here: the first failed one, in plan order, raises.
     return [f.result() for f in futures]
 
 
@@ -347,8 +351,7 @@ def info(module):
     """Every tunnel of this cloud's side of the mesh with its state, in one shape."""
     params = module.params
     if not params.get("psk_seed"):
-        # Reading states needs the mesh's layout, never its keys: any seed gives the same layout.
-        params = dict(params, psk_seed=secrets.token_urlsafe(24))
+        params = dict(params, psk_seed=layout_seed())
     desired, mesh, pending = plan(module, params)
     adapter = _adapter(module, params["cloud"], params["region"])
     current = adapter.read(desired)
