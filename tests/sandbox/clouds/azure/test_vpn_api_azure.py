@@ -615,20 +615,22 @@ def test_real_tunnels_come_up_only_with_the_right_key(tmp_path):
         ops = net.virtual_network_gateway_connections
 
         def settled():
+            # An established session announces its routes a moment later: wait for both.
             up = ops.get(GROUP, "to-peer")
             peers = net.virtual_network_gateways.begin_get_bgp_peer_status(GROUP, "gw").result().value
             connected = [p for p in peers if p.state == "Connected"]
-            return (up, peers) if up.connection_status == "Connected" and connected else None
+            routes = net.virtual_network_gateways.begin_get_learned_routes(GROUP, "gw").result().value
+            learned = {(r.network, r.next_hop) for r in routes if r.origin == "EBgp"}
+            return (up, peers, learned) if up.connection_status == "Connected" and connected and learned else None
 
         found = poll(settled, timeout=90, interval=1)
         assert found, [t.connection_status for t in ops.get(GROUP, "to-peer").tunnel_connection_status]
-        connection, peers = found
+        connection, peers, learned = found
         assert connection.tunnel_connection_status[0].connection_status == "Connected"
         assert [(p.local_address, p.neighbor) for p in peers if p.state == "Connected"] == [
             (INSIDE[0][0], INSIDE[0][1])
         ]
-        routes = net.virtual_network_gateways.begin_get_learned_routes(GROUP, "gw").result().value
-        assert (PEER_CIDR, INSIDE[0][1]) in {(r.network, r.next_hop) for r in routes if r.origin == "EBgp"}
+        assert (PEER_CIDR, INSIDE[0][1]) in learned
         assert ops.get(GROUP, "to-peer2").connection_status == "NotConnected"
         assert fabric.status(f"azure/{rid(env, 'connections', 'to-peer2').lower()}/1")["ipsec"]["reason"] == (
             "AUTHENTICATION_FAILED"
