@@ -37,6 +37,7 @@ KWOK_ANNOTATION = "kwok.x-k8s.io/node"
 POOL_LABEL = "sandbox.multicloud.fabric/pool"
 POOL_KEYS_ANNOTATION = "sandbox.multicloud.fabric/pool-label-keys"
 READY_TIMEOUT = 180.0
+NODE_LEASE_SECONDS = 40  # the kubelet's default
 # A cluster's state lives only as long as the sandbox (the clouds' state is in memory), so a long
 # graceful drain of kube-apiserver buys nothing: it gets this long after SIGTERM, then SIGKILL.
 STOP_GRACE = 3.0
@@ -186,6 +187,11 @@ class ControlPlane:
                 f"--server-address={LOOPBACK}:{free_port()}",
                 f"--node-ip={LOOPBACK}",
                 "--cidr=10.244.0.1/16",
+                # Renew each node's Lease as a kubelet does. With only Stage documents in --config
+                # kwok leaves leases off, and then the node lifecycle controller finds every node
+                # silent after its grace period, marks them NotReady and their pods not Ready
+                # (which kwok never undoes), so Services lose their endpoints within a minute.
+                f"--node-lease-duration-seconds={NODE_LEASE_SECONDS}",
             ],
         }
 

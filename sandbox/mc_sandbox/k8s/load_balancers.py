@@ -2,9 +2,12 @@
 
 A Service of type LoadBalancer in a sandbox cluster gets its own loopback address (127.x.y.z) in
 `status.loadBalancer.ingress`, and on each of the Service's ports the sandbox serves a small HTTP
-responder standing in for the workload: `/health` and `/` answer JSON naming the cloud, region,
-cluster and Service with `status: healthy`. When the region is down the responders stop
-listening (connection refused), like a load balancer in a region that is gone.
+responder standing in for the workload: every path (`/health`, `/`, ...) answers JSON naming the
+cloud, region, cluster and Service. Like a cloud load balancer's health check it follows the
+Service's endpoints: 200 with `status: healthy` while the Service's EndpointSlices (written by the
+real kube-controller-manager from the pods kwok runs) list a ready endpoint, 503 with
+`status: unhealthy` otherwise (no pods, pods not Ready, scaled to zero). When the region is down
+the responders stop listening (connection refused), like a load balancer in a region that is gone.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from kubernetes import client as k8s
@@ -29,6 +33,7 @@ log = logging.getLogger(__name__)
 # a Service's ports are bound on it.
 ADDRESS_SPACE = ipaddress.ip_network("127.128.0.0/9")
 BIND_ATTEMPTS = 32
+SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 
 class BindError(RuntimeError):
@@ -38,8 +43,9 @@ class BindError(RuntimeError):
 class Responder:
     """The HTTP stand-in for a workload behind one Service port."""
 
-    def __init__(self, ip: str, port: int, identity: dict):
+    def __init__(self, ip: str, port: int, identity: dict, ready_endpoints: Callable[[], int] = lambda: 1):
         self.ip, self.port, self.identity = ip, port, identity
+        self.ready_endpoints = ready_endpoints
         self.requests = 0
         self._server: ThreadingHTTPServer | None = None
 
@@ -49,7 +55,14 @@ class Responder:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 responder.requests += 1
-                reply_json(self, 200, {**responder.identity, "status": "healthy", "path": self.path})
+                ready = responder.ready_endpoints()
+                body = {
+                    **responder.identity,
+                    "status": "healthy" if ready else "unhealthy",
+                    "ready_endpoints": ready,
+                    "path": self.path,
+                }
+                reply_json(self, 200 if ready else 503, body)
 
             def log_message(self, format, *args):
                 log.debug("responder: " + format, *args)
@@ -86,10 +99,18 @@ class ClusterLoadBalancers:
         self.services: dict[tuple[str, str], tuple[str, list[Responder]]] = {}
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name=f"lb-{plane.key}", daemon=True)
+        # (namespace, slice name) -> (service name, ready endpoints)
+        self._slices: dict[tuple[str, str], tuple[str, int]] = {}
+        self._core = None
+        self._threads = [
+            threading.Thread(target=self._run, name=f"lb-{plane.key}", daemon=True),
+            threading.Thread(target=self._run_slices, name=f"lb-slices-{plane.key}", daemon=True),
+        ]
 
     def start(self) -> None:
-        self._thread.start()
+        self._core = k8s.CoreV1Api(self.plane.api())
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
@@ -113,30 +134,69 @@ class ClusterLoadBalancers:
             log.warning("cannot listen on %s:%s for a LoadBalancer Service: %s", responder.ip, responder.port, exc)
 
     def _run(self) -> None:
-        core = k8s.CoreV1Api(self.plane.api())
+        self._watch(self._core.list_service_for_all_namespaces, lambda _items: None, self._on_service, "Services")
+
+    def _run_slices(self) -> None:
+        discovery = k8s.DiscoveryV1Api(self.plane.api())
+        self._watch(
+            discovery.list_endpoint_slice_for_all_namespaces, self._reset_slices, self._on_slice, "EndpointSlices"
+        )
+
+    def _watch(self, list_fn, on_listing, on_event, what: str) -> None:
+        """List, then watch from the listing's version; list again after any error or timeout."""
         while not self._stop.is_set():
             try:
-                listing = core.list_service_for_all_namespaces()
-                for service in listing.items:
-                    self._reconcile_logged(core, service)
+                listing = list_fn()
+                on_listing(listing.items)
+                for item in listing.items:
+                    on_event("ADDED", item)
                 stream = watch.Watch().stream(
-                    core.list_service_for_all_namespaces,
-                    resource_version=listing.metadata.resource_version,
-                    timeout_seconds=30,
+                    list_fn, resource_version=listing.metadata.resource_version, timeout_seconds=30
                 )
                 for event in stream:
                     if self._stop.is_set():
                         return
-                    service = event["object"]
-                    if event["type"] == "DELETED":
-                        self._release((service.metadata.namespace, service.metadata.name))
-                    else:
-                        self._reconcile_logged(core, service)
+                    on_event(event["type"], event["object"])
             except Exception as exc:  # API restarts and network errors: list and watch again
                 if self._stop.is_set():
                     return
-                log.debug("load balancer watch on %s: %s", self.plane.key, exc)
+                log.debug("%s watch on %s: %s", what, self.plane.key, exc)
                 time.sleep(1)
+
+    def _on_service(self, kind: str, service) -> None:
+        if kind == "DELETED":
+            self._release((service.metadata.namespace, service.metadata.name))
+        else:
+            self._reconcile_logged(self._core, service)
+
+    def _reset_slices(self, items) -> None:
+        names = {(item.metadata.namespace, item.metadata.name) for item in items}
+        with self._lock:
+            for key in [key for key in self._slices if key not in names]:
+                del self._slices[key]
+
+    def _on_slice(self, kind: str, endpoint_slice) -> None:
+        meta = endpoint_slice.metadata
+        service = (meta.labels or {}).get(SERVICE_NAME_LABEL)
+        with self._lock:
+            if kind == "DELETED" or not service:
+                self._slices.pop((meta.namespace, meta.name), None)
+                return
+            # A nil `ready` condition means ready (discovery.k8s.io/v1 API semantics).
+            ready = sum(
+                1
+                for endpoint in endpoint_slice.endpoints or []
+                if endpoint.conditions is None or endpoint.conditions.ready is not False
+            )
+            self._slices[(meta.namespace, meta.name)] = (service, ready)
+
+    def ready_endpoints(self, namespace: str, service: str) -> int:
+        """Ready endpoints of one Service over all its EndpointSlices."""
+        with self._lock:
+            return self._ready(namespace, service)
+
+    def _ready(self, namespace: str, service: str) -> int:
+        return sum(ready for (ns, _name), (svc, ready) in self._slices.items() if (ns, svc) == (namespace, service))
 
     def _reconcile_logged(self, core, service) -> None:
         try:
@@ -162,7 +222,7 @@ class ClusterLoadBalancers:
                     "namespace": key[0],
                     "service": key[1],
                 }
-                ip, responders = self._bind(ports, identity)
+                ip, responders = self._bind(ports, identity, lambda key=key: self.ready_endpoints(*key))
                 if self.faults.is_down(self.plane.cloud, self.plane.region):
                     for responder in responders:
                         responder.stop()
@@ -177,14 +237,16 @@ class ClusterLoadBalancers:
                 if exc.status != 404:
                     raise
 
-    def _bind(self, ports: list[int], identity: dict) -> tuple[str, list[Responder]]:
+    def _bind(
+        self, ports: list[int], identity: dict, ready_endpoints: Callable[[], int] = lambda: 1
+    ) -> tuple[str, list[Responder]]:
         """The first free address on which every port binds, with its responders serving."""
         error = None
         for _attempt, ip in zip(range(BIND_ATTEMPTS), self.addresses(), strict=False):
             responders = []
             try:
                 for port in ports:
-                    responder = Responder(ip, port, identity)
+                    responder = Responder(ip, port, identity, ready_endpoints)
                     responder.start()
                     responders.append(responder)
             except OSError as exc:
@@ -210,6 +272,7 @@ class ClusterLoadBalancers:
                     "ports": [r.port for r in responders],
                     "listening": all(r.listening for r in responders),
                     "requests": sum(r.requests for r in responders),
+                    "ready_endpoints": self._ready(ns, name),
                 }
                 for (ns, name), (ip, responders) in sorted(self.services.items())
             }

@@ -114,7 +114,8 @@ def test_deployment_becomes_available_and_load_balancer_answers(eks):
         return lb and lb.ingress and lb.ingress[0]
 
     point = wait_until(ingress, 60, "LoadBalancer ingress")
-    health = wait_until(lambda: _get(f"http://{point.ip}:8080/health"), 30, "the LB responder")
+    url = f"http://{point.ip}:8080/health"
+    health = wait_until(lambda: _health(url, 200, ready=3), 30, "the LB responder to see 3 ready endpoints")
     assert health == {
         "cloud": "aws",
         "region": REGION,
@@ -122,8 +123,27 @@ def test_deployment_becomes_available_and_load_balancer_answers(eks):
         "namespace": "default",
         "service": "web",
         "status": "healthy",
+        "ready_endpoints": 3,
         "path": "/health",
     }
+    # Like a cloud load balancer's health check, the responder follows the Service's
+    # EndpointSlices: no ready pod, 503; pods back, 200.
+    apps.patch_namespaced_deployment_scale("web", "default", {"spec": {"replicas": 0}})
+    down = wait_until(lambda: _health(url, 503), 60, "503 once the Deployment is scaled to zero")
+    assert (down["status"], down["ready_endpoints"], down["cloud"]) == ("unhealthy", 0, "aws")
+    apps.patch_namespaced_deployment_scale("web", "default", {"spec": {"replicas": 1}})
+    up = wait_until(lambda: _health(url, 200, ready=1), 60, "200 once a pod is ready again")
+    assert (up["status"], up["ready_endpoints"]) == ("healthy", 1)
+
+
+def _health(url, status, ready=0):
+    """The responder's JSON when it answers `status` (with `ready` ready endpoints), else None."""
+    try:
+        response = requests.get(url, timeout=5)
+    except requests.RequestException:
+        return None
+    body = response.json()
+    return body if response.status_code == status and body["ready_endpoints"] == ready else None
 
 
 def _get(url):
