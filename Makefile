@@ -9,7 +9,7 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
 .PHONY: help bootstrap demo test lint units sandbox-tests sanity integration build clean distclean \
 	sandbox-binaries sandbox-up sandbox-down sandbox-status
-.PHONY: ee docs
+.PHONY: ee docs helm
 
 help:
 	@echo "make demo         run playbooks/site.yml on the local sandbox"
@@ -22,6 +22,7 @@ help:
 	@echo "make build        build the collection tarball and the mc-sandbox wheel (DIST=dir)"
 	@echo "make ee           execution environment build context in .cache/ee/context, checked complete"
 	@echo "make docs         module/plugin/role reference (antsibull-docs) in .cache/docs; warnings fail"
+	@echo "make helm         helm on PATH for the roles (the machine's, else built once from its Go module)"
 	@echo "make sandbox-up / sandbox-down / sandbox-status   the local rehearsal clouds"
 	@echo "make clean        remove build and test outputs (keeps .venv)"
 	@echo "make distclean    clean, and remove .venv and .collections"
@@ -29,7 +30,7 @@ help:
 bootstrap:
 	@scripts/bootstrap.sh
 
-demo: sandbox-up
+demo: sandbox-up helm
 	@echo "==> ansible-playbook -i inventories/sandbox playbooks/site.yml"
 	ansible-playbook -i inventories/sandbox playbooks/site.yml
 	@echo ""
@@ -65,7 +66,7 @@ define pytest
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests in $(1)" >&2; exit 1; fi; exit $$rc
 endef
 
-units: bootstrap
+units: bootstrap helm
 	$(call pytest,tests/unit)
 
 # As root the VPN data plane's tests must run (bootstrap installed what they need), not skip.
@@ -88,8 +89,14 @@ sandbox-status: bootstrap
 sanity: bootstrap
 	@scripts/sanity.sh
 
-integration: bootstrap
+integration: bootstrap helm
 	@scripts/integration.sh
+
+# helm for the roles that install charts: the machine's own when it has one, else built from
+# Helm's Go module once into the cache (scripts/helm.sh) and linked into .venv/bin.
+helm: bootstrap
+	@if ! command -v helm >/dev/null || [ "$$(command -v helm)" = "$(BIN)/helm" ]; then \
+		ln -sfn "$$(scripts/helm.sh --path)" "$(BIN)/helm"; fi
 
 # Cold: a clean virtualenv with the EE's Python requirements (minutes); warm: seconds.
 ee: bootstrap

@@ -17,6 +17,8 @@ printf '==> building the collection\n'
 "$bin/ansible-galaxy" collection build --force --output-path "$work/dist" . >/dev/null
 # ee/execution-environment.yml names the tarball without its version.
 mv "$work"/dist/multicloud-fabric-*.tar.gz "$work/dist/multicloud-fabric.tar.gz"
+# helm for the image (ee/execution-environment.yml copies it in), built once from its Go module.
+cp "$(scripts/helm.sh --path)" "$work/dist/helm"
 printf '==> ansible-builder create (ee/execution-environment.yml)\n'
 "$bin/ansible-builder" create --file ee/execution-environment.yml --context "$work/context" \
   --output-filename Containerfile >/dev/null
