@@ -73,16 +73,43 @@ def _vpn_lines(vpn):
     return lines
 
 
+def _app_lines(app):
+    """The application: one line per cluster, replicas Ready of wanted, where it answers."""
+    rows = [("app", "replicas", "load balancer", "health")]
+    for row in app:
+        planned = str(row.get("planned")).lower() == "true"
+        replicas = (
+            f"{row.get('replicas', '?')} (planned)"
+            if planned
+            else f"{row.get('ready', 0)}/{row.get('replicas', '?')} Ready"
+        )
+        address = row.get("address") or "(known after apply)"
+        if address != "(known after apply)":
+            address = f"{address}:{row.get('port', '')}"
+        healthy = str(row.get("healthy")).lower() == "true"
+        rows.append(
+            (
+                f"{row.get('cloud', '')}/{row.get('cluster', '')}",
+                replicas,
+                address,
+                "-" if planned else ("healthy" if healthy else "not answering"),
+            )
+        )
+    return ["", *_table(rows)]
+
+
 def render_summary(summary):
     """The lines printed for ``summary`` (the dict site.yml writes to summary.json): a header, one
     row per cluster with columns as wide as their widest cell, the VPN mesh with a line per pair
-    of clouds, then the outputs and the total."""
+    of clouds, the application with a line per cluster, then the outputs and the total."""
     rows = [COLUMNS] + [_cells(row) for row in summary.get("clusters") or []]
     lines = _table(rows)
     if len(rows) == 1:
         lines.append("(no cluster in this run)")
     if summary.get("vpn"):
         lines += _vpn_lines(summary["vpn"])
+    if summary.get("app"):
+        lines += _app_lines(summary["app"])
     total = f"{float(summary.get('seconds') or 0):.1f} s"
     summary_file = str(summary.get("summary_file", ""))
     if summary.get("check_mode"):

@@ -89,7 +89,8 @@ def _weight(value, field):
 
 def _clusters(weights, default_min, default_max):
     if not isinstance(weights, dict) or not weights:
-        raise AnsibleFilterError("replica_split: weights must be a dictionary of cluster name to weight, got none")
+        got = "none" if not weights else type(weights).__name__
+        raise AnsibleFilterError(f"replica_split: weights must be a dictionary of cluster name to weight, got {got}")
     out = []
     for name, entry in weights.items():
         field = f"weights.{name}"

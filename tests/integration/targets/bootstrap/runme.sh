@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The bootstrap role through the main job, on the sandbox of this integration run (the role's
 # scenario): site.yml --check writes nothing and plans three clusters, site.yml builds three
-# clusters with 3 Ready nodes and the VPN mesh between them (12 tunnels, probed) and prints the
+# clusters with 3 Ready nodes, the VPN mesh between them (12 tunnels, probed) and the application
+# (3/3/2 replicas, answering through each load balancer) and prints the
 # summary as a table with each cloud's own time
 # (after a site.yml killed mid-way that leaves no credential on disk and converges on the rerun),
 # --check on the existing fabric reports the real Ready counts, a rerun changes nothing, --limit
@@ -199,6 +200,63 @@ assert "vpn: 12/12 tunnels up, 12/12 BGP sessions established" in log
 for p in vpn["pairs"]:
     assert re.search(rf"^  {p['a']} <-> {p['b']} +{p['latency_ms']:.1f} ms +0 %$", log, re.M), p
 print("vpn", vpn)
+PY
+
+# The application: Ready in every cluster with the seeds' 3/3/2 of 8 replicas, each cluster's load
+# balancer answering /health with its own cloud and as many ready endpoints; the printed summary
+# has a line per cluster.
+python3 - "$out/summary.json" "$OUTPUT_DIR/site.log" <<'PY'
+import json, re, sys, urllib.request
+app = {row["cloud"]: row for row in json.load(open(sys.argv[1]))["app"]}
+want = {"aws": 3, "gcp": 3, "azure": 2}
+assert sorted(app) == sorted(want), app
+log = open(sys.argv[2]).read()
+for cloud, row in app.items():
+    assert int(row["replicas"]) == int(row["ready"]) == want[cloud], row
+    assert str(row["healthy"]) == "True" and str(row["planned"]) == "False", row
+    assert row["release"] == "global-web-app" and row["chart_version"] == "0.1.0", row
+    body = json.load(urllib.request.urlopen(f"http://{row['address']}:{row['port']}/health", timeout=5))
+    assert (body["cloud"], body["cluster"], body["status"]) == (cloud, row["cluster"], "healthy"), body
+    assert body["ready_endpoints"] == want[cloud], body
+    line = rf"^{cloud}/{row['cluster']} +{want[cloud]}/{want[cloud]} Ready +{re.escape(row['address'])}:{row['port']} +healthy$"
+    assert re.search(line, log, re.M), line
+print("app", app)
+PY
+
+# The app role alone: bad input is refused naming the field before Helm writes anything (no
+# release gets a new revision); then app.yml drains one cluster and restores it.
+revisions() {
+  python3 - "$out/summary.json" "$out/kubeconfig" <<'PY'
+import json, subprocess, sys
+rows = json.load(open(sys.argv[1]))["app"]
+print(json.dumps({row["cloud"]: len(json.loads(subprocess.run(
+    ["helm", "history", "global-web-app", "-n", "global-web-app", "-o", "json", "--kubeconfig", sys.argv[2],
+     "--kube-context", row["kube_context"]], capture_output=True, text=True, check=True).stdout)) for row in rows}, sort_keys=True))
+PY
+}
+app_args=(-e "site_out=$out")
+revisions_before=$(revisions)
+while IFS='|' read -r vars error; do
+  if ansible-playbook -i "$inventory" app_role.yml "${site_args[@]}" "${app_args[@]}" -e "$vars" >"$OUTPUT_DIR/app-bad.log" 2>&1; then
+    echo "the app role accepted $vars"; exit 1
+  fi
+  grep -qF -- "$error" "$OUTPUT_DIR/app-bad.log" || { tail -40 "$OUTPUT_DIR/app-bad.log"; echo "no '$error' for $vars"; exit 1; }
+done <<'CASES'
+{"app_replicas_total": -1}|app_replicas_total must be >= 0, got -1
+{"app_replicas": -2}|app_replicas must be >= 0, got -2
+{"app_hosts_group": "nowhere"}|app_hosts_group: no inventory group nowhere
+{"app_replicas_total": "eight"}|app_replicas_total
+{"app_values": {"service": {"port": 0}}}|at '/service/port'
+{"app_values": {"image": {"pullPolicy": "Sometimes"}}}|at '/image/pullPolicy'
+{"app_replica_weights": {"aws": -3}}|replica_split: weights.fabric-aws must be a number >= 0, got -3
+CASES
+test "$(revisions)" = "$revisions_before"
+ansible-playbook -i "$inventory" app.yml "${site_args[@]}" "${app_args[@]}" "$@" | tee "$OUTPUT_DIR/app.log"
+python3 - "$revisions_before" "$(revisions)" <<'PY'
+import json, sys
+before, after = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+# aws: drained, then restored; the others untouched.
+assert after == {**before, "aws": before["aws"] + 2}, (before, after)
 PY
 
 # Check mode on the existing fabric reads the clusters' nodes; nothing is planned, nothing written.

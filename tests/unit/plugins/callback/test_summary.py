@@ -181,3 +181,52 @@ def test_a_playbook_next_to_the_collection_callback_prints_the_table_with_the_de
     start = lines.index(table[0])
     assert lines[start : start + len(table)] == table
     assert '"msg"' not in run.stdout
+
+
+def test_app_section_has_a_line_per_cluster_with_ready_replicas_and_health():
+    app = [
+        {
+            "cloud": "aws",
+            "cluster": "fabric-aws",
+            "replicas": "3",
+            "ready": "3",
+            "address": "127.1.2.3",
+            "port": "80",
+            "healthy": True,
+            "planned": False,
+        },
+        {
+            "cloud": "azure",
+            "cluster": "fabric-azure",
+            "replicas": 2,
+            "ready": 1,
+            "address": "127.1.2.4",
+            "port": 80,
+            "healthy": "False",
+            "planned": "False",
+        },
+        {
+            "cloud": "gcp",
+            "cluster": "fabric-gcp",
+            "replicas": 3,
+            "ready": 0,
+            "address": "(known after apply)",
+            "port": 80,
+            "healthy": False,
+            "planned": True,
+        },
+    ]
+    lines = render_summary({**SUMMARY, "app": app})
+    start = lines.index(next(line for line in lines if line.startswith("app ")))
+    assert lines[start - 1] == ""
+    assert lines[start].split() == ["app", "replicas", "load", "balancer", "health"]
+    assert lines[start + 1].split() == ["aws/fabric-aws", "3/3", "Ready", "127.1.2.3:80", "healthy"]
+    assert lines[start + 2].split() == ["azure/fabric-azure", "1/2", "Ready", "127.1.2.4:80", "not", "answering"]
+    assert lines[start + 3].split() == ["gcp/fabric-gcp", "3", "(planned)", "(known", "after", "apply)", "-"]
+    # columns line up: every row's replicas cell starts where the header's does
+    column = lines[start].index("replicas")
+    assert all(line[column - 2 : column] == "  " and line[column] != " " for line in lines[start + 1 : start + 4])
+
+
+def test_no_app_section_without_app_rows():
+    assert not any(line.startswith("app ") for line in render_summary({**SUMMARY, "app": []}))
