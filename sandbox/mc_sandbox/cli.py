@@ -243,6 +243,10 @@ def _format_status(status: dict) -> str:
         f"kubernetes {status['kubernetes']['kubernetes']}, etcd {status['kubernetes']['etcd']}",
     ]
     for cloud, info in status.get("clouds", {}).items():
+        if "clusters" not in info and "counts" in info:  # an API without clusters (Cloudflare)
+            counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in info["counts"].items())
+            lines.append(f"{cloud}: {counts}")
+            continue
         clusters = info.get("clusters") or []
         lines.append(f"{cloud}: {len(clusters)} cluster(s)")
         for cluster in clusters:

@@ -25,6 +25,7 @@ import yaml
 
 from mc_sandbox.clouds.aws.server import AwsCloud
 from mc_sandbox.clouds.azure.server import AzureCloud
+from mc_sandbox.clouds.cloudflare.server import CloudflareCloud
 from mc_sandbox.clouds.gcp.server import GcpCloud
 from mc_sandbox.core import config
 from mc_sandbox.core.clock import Clock
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 ENDPOINTS = "endpoints.yml"
 DAEMON = "daemon.json"
 # The emulated clouds, each a runtime.Cloud: the section of endpoints.yml it writes is its name.
-CLOUDS = {"aws": AwsCloud, "gcp": GcpCloud, "azure": AzureCloud}
+CLOUDS = {"aws": AwsCloud, "gcp": GcpCloud, "azure": AzureCloud, "cloudflare": CloudflareCloud}
 
 
 class Sandbox:
