@@ -302,11 +302,16 @@ class CloudflareStore:
             raise invalid("header", "expected an object of header names to lists of values")
         return monitor
 
+    def _find(self, table: dict, item_id: str, what: str) -> dict:
+        """The stored object (the caller holds the lock), or Cloudflare's 404 naming it."""
+        item = table.get(item_id)
+        if item is None:
+            raise not_found(f"{what} {item_id}")
+        return item
+
     def monitor_get(self, monitor_id: str) -> dict:
         with self.lock:
-            if monitor_id not in self.monitors:
-                raise not_found(f"monitor {monitor_id}")
-            return copy.deepcopy(self.monitors[monitor_id])
+            return copy.deepcopy(self._find(self.monitors, monitor_id, "monitor"))
 
     def monitor_list(self) -> list[dict]:
         with self.lock:
@@ -331,7 +336,7 @@ class CloudflareStore:
 
     def monitor_delete(self, monitor_id: str) -> dict:
         with self.lock:
-            self.monitor_get(monitor_id)
+            self._find(self.monitors, monitor_id, "monitor")
             users = sorted(p["name"] for p in self.pools.values() if p.get("monitor") == monitor_id)
             if users:
                 raise conflict(f"monitor {monitor_id} is referenced by pools: {', '.join(users)}", 1005)
@@ -385,9 +390,7 @@ class CloudflareStore:
 
     def pool_get(self, pool_id: str) -> dict:
         with self.lock:
-            if pool_id not in self.pools:
-                raise not_found(f"pool {pool_id}")
-            return _out(self.pools[pool_id])
+            return _out(self._find(self.pools, pool_id, "pool"))
 
     def pool_list(self, query: dict) -> list[dict]:
         with self.lock:
@@ -415,7 +418,7 @@ class CloudflareStore:
 
     def pool_delete(self, pool_id: str) -> dict:
         with self.lock:
-            self.pool_get(pool_id)
+            self._find(self.pools, pool_id, "pool")
             users = sorted(lb["name"] for lb in self.lbs.values() if pool_id in _pools_of(lb))
             if users:
                 raise conflict(f"pool {pool_id} is referenced by load balancers: {', '.join(users)}", 1005)
@@ -424,7 +427,7 @@ class CloudflareStore:
 
     def set_origin_health(self, pool_id: str, address: str, healthy: bool, reason: str = "") -> None:
         with self.lock:
-            self.pool_get(pool_id)
+            self._find(self.pools, pool_id, "pool")
             self.health[(pool_id, address)] = (bool(healthy), reason)
 
     def pool_health(self, pool_id: str) -> dict:
@@ -497,9 +500,7 @@ class CloudflareStore:
 
     def lb_get(self, lb_id: str) -> dict:
         with self.lock:
-            if lb_id not in self.lbs:
-                raise not_found(f"load balancer {lb_id}")
-            return _out(self.lbs[lb_id])
+            return _out(self._find(self.lbs, lb_id, "load balancer"))
 
     def lb_list(self) -> list[dict]:
         with self.lock:
@@ -525,7 +526,7 @@ class CloudflareStore:
 
     def lb_delete(self, lb_id: str) -> dict:
         with self.lock:
-            self.lb_get(lb_id)
+            self._find(self.lbs, lb_id, "load balancer")
             del self.lbs[lb_id]
             return {"id": lb_id}
 
