@@ -26,6 +26,11 @@ _OPTIONS = {
         "azure_authority_host": "authority_host",
         "azure_ca_bundle": "ca_bundle",
     },
+    "cloudflare": {
+        "cloudflare_api_token": "api_token",
+        "cloudflare_account_id": "account_id",
+        "cloudflare_base_url": "base_url",
+    },
 }
 # Options whose value is the same for every sandbox.
 _FIXED = {"azure": {"azure_auth_source": "service_principal"}}

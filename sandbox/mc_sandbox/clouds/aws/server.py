@@ -1,9 +1,11 @@
 """The sandbox's AWS: moto, in this process, behind a gateway that makes it behave like AWS.
 
 Every request to the endpoint goes (1) through the fault framework, then (2) to the sandbox's own
-handlers where moto falls short (EKS lifecycles, see eks.responses; Site-to-Site VPN, see vpn),
-else (3) to moto. moto runs in-process so those handlers can reach its backends directly; the
-same process also answers the Kubernetes API servers' token webhook for `k8s-aws-v1.` tokens (see aws_auth).
+handlers where moto falls short (EKS lifecycles, see eks.responses; Site-to-Site VPN, see vpn;
+Route 53 health checks, validation and paging, see route53), else (3) to moto. moto runs
+in-process so those handlers can reach its backends directly; the same process also answers the
+Kubernetes API servers' token webhook for `k8s-aws-v1.` tokens (see aws_auth), probes Route 53
+health checks' endpoints and serves the public hosted zones over DNS (see dns).
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
 
 from mc_sandbox.clouds.aws.auth import TOKEN_PREFIX, verify_eks_token
+from mc_sandbox.clouds.aws.dns import Route53Dns
 from mc_sandbox.clouds.aws.eks.responses import EksEmulator
+from mc_sandbox.clouds.aws.route53 import HealthChecker, Route53Emulator
 from mc_sandbox.clouds.aws.vpn import VpnEmulator
 from mc_sandbox.core.config import eks_token_max_age
 from mc_sandbox.core.faults import Decision
@@ -115,6 +119,9 @@ class AwsCloud:
             faults=context.faults,
         )
         self._vpn = VpnEmulator(context.vpn, account_id=account_id, time_factor=time_factor)
+        self._health = HealthChecker(account_id, time_factor)
+        self._route53 = Route53Emulator(account_id, self._health)
+        self._dns = Route53Dns(account_id, self._health.is_healthy)
         self._token_max_age = timedelta(seconds=eks_token_max_age())
         self._clock = context.clock
         self._server = None
@@ -132,11 +139,15 @@ class AwsCloud:
         return f"http://127.0.0.1:{self._server.server_port}"
 
     def start(self) -> dict:
-        """Serve on 127.0.0.1 and register the EKS token authenticator; returns the `aws` section of
-        endpoints.yml (the sandbox's credentials included: that file is private)."""
+        """Serve on 127.0.0.1, start the Route 53 health checkers and name servers, and register the
+        EKS token authenticator; returns the `aws` section of endpoints.yml (the sandbox's
+        credentials included: that file is private; `dns_server`/`dns_port` are the Route 53 name
+        servers' address, UDP and TCP)."""
         self._server = make_server("127.0.0.1", self._port, self._wsgi, threaded=True, request_handler=_RequestHandler)
         self._thread = serve_in_thread(self._server, "mc-sandbox-aws")
         self._eks.start()
+        self._health.start()
+        dns_port = self._dns.start()
         self._register_credentials()
         self._runtime.register_authenticator(TOKEN_PREFIX, self.authenticate)
         return {
@@ -145,13 +156,18 @@ class AwsCloud:
             "secret_key": self._credentials.secret_access_key,
             "region": "us-east-1",
             "account_id": self._account,
+            "dns_server": "127.0.0.1",
+            "dns_port": dns_port,
         }
 
     def stop(self) -> None:
-        """Stop serving and stop the transitions; control planes are the runtime's to stop."""
+        """Stop serving (API and DNS), health checking and the transitions; control planes are the
+        runtime's to stop."""
         if self._server is not None:
             stop_server(self._server, self._thread)
             self._server = self._thread = None
+        self._dns.stop()
+        self._health.stop()
         self._eks.stop()
 
     def reset(self) -> None:
@@ -164,6 +180,7 @@ class AwsCloud:
         reset = EnvironBuilder(path="/moto-api/reset", method="POST").get_environ()
         Response.from_app(self._moto, reset)
         self._vpn.reset()
+        self._health.reset()
         self._register_credentials()
 
     def status(self) -> dict:
@@ -172,6 +189,7 @@ class AwsCloud:
             "account_id": self._account,
             "clusters": self._eks.status(),
             "ec2": ec2_status(self._account),
+            "route53": {"health_checks": self._health.status(), "dns": self._dns.status()},
         }
 
     # ---------------------------------------------------------------- identities
@@ -280,6 +298,10 @@ class AwsCloud:
             params = {**payload, **dict(parse_qsl(environ.get("QUERY_STRING", ""))), **call.uri_params}
             response = self._eks.handle(call.operation, call.region, call.access_key_id, params, environ)
             return response(environ, start_response)
+        if call.service == "route53" and self._route53.handles(call.operation):
+            return self._route53.handle(call.operation, call.uri_params, body, environ, self._moto)(
+                environ, start_response
+            )
         if call.service == "ec2" and self._vpn.handles(call.operation):
             return self._vpn.handle(call.operation, call.region, body, environ, self._moto)(environ, start_response)
         return self._moto(environ, start_response)

@@ -7,6 +7,10 @@ counted by the fault framework as `cloudflare/<operation>` (operations are named
 resources, e.g. `load_balancers.pools.create`, `dns.records.list`) and may be answered with an
 injected 429 (with `Retry-After`) or 5xx; then the in-memory store answers in Cloudflare's
 envelope `{success, errors, messages, result, result_info}`.
+
+Its data plane runs beside the API: `monitors.HealthProber` probes the origins of every pool with a
+monitor and sets their health, and `dataplane.Edge`, one HTTP listener on loopback (`edge_url` in
+the endpoints section), proxies every load balancer's hostname to the origins its steering picks.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from urllib.parse import parse_qsl, unquote
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from mc_sandbox.clouds.cloudflare.dataplane import Edge
 from mc_sandbox.clouds.cloudflare.errors import ApiError, envelope, fault
+from mc_sandbox.clouds.cloudflare.monitors import HealthProber
 from mc_sandbox.clouds.cloudflare.store import CloudflareStore
 from mc_sandbox.core.runtime import CloudContext
 from mc_sandbox.core.serving import serve_in_thread, stop_server
@@ -98,12 +104,27 @@ def _page(items: list, query: dict, max_per_page: int, default_per_page: int) ->
 class CloudflareCloud:
     """runtime.Cloud for Cloudflare (see the module docstring)."""
 
-    def __init__(self, context: CloudContext, *, zone_name: str | None = None, port: int = 0):
+    def __init__(
+        self,
+        context: CloudContext,
+        *,
+        zone_name: str | None = None,
+        port: int = 0,
+        edge_port: int = 0,
+        data_plane: bool = True,
+    ):
+        """`edge_port`: the edge's port (0: any free one); `data_plane=False`: the API alone (no
+        prober, no edge, no `edge_url`), for tests of the API that set origin health themselves."""
         zone_name = (zone_name or os.environ.get(ZONE_VARIABLE) or DEFAULT_ZONE).rstrip(".").lower()
         self._faults = context.faults
         self._port = port
         self.api_token = secrets.token_urlsafe(30)
         self.store = CloudflareStore(uuid.uuid4().hex, uuid.uuid4().hex, zone_name)
+        tls = getattr(context, "tls", None)
+        ca_file = str(tls.ca) if tls is not None and getattr(tls, "ca", None) else None
+        self.prober = HealthProber(self.store, time_factor=context.time_factor, ca_file=ca_file)
+        self.edge = Edge(self.store, port=edge_port)
+        self.data_plane = data_plane
         self._server = None
         self._thread: threading.Thread | None = None
         # For contract tests: (method, operation, query, body) received and (method, operation, status, body) sent.
@@ -123,6 +144,11 @@ class CloudflareCloud:
     def base_url(self) -> str | None:
         return f"http://127.0.0.1:{self._server.server_port}{BASE_PATH}" if self._server else None
 
+    @property
+    def edge_url(self) -> str | None:
+        """The data plane's one listener, `http://127.0.0.1:<port>` (None when stopped)."""
+        return self.edge.url
+
     def set_origin_health(self, pool_id: str, address: str, healthy: bool, reason: str = "") -> None:
         """What pool health reports for one origin (every origin is healthy until set), for a data plane."""
         self.store.set_origin_health(pool_id, address, healthy, reason)
@@ -131,24 +157,71 @@ class CloudflareCloud:
     def start(self) -> dict:
         self._server = make_server("127.0.0.1", self._port, self._wsgi, threaded=True, request_handler=_QuietHandler)
         self._thread = serve_in_thread(self._server, "mc-sandbox-cloudflare")
-        return {
+        section = {
             "base_url": self.base_url,
             "api_token": self.api_token,
             "account_id": self.account_id,
             "zone_id": self.zone_id,
             "zone_name": self.store.zone_name,
         }
+        if self.data_plane:
+            try:
+                self.edge.start()
+                self.prober.start()
+            except Exception:
+                self.stop()
+                raise
+            section["edge_url"] = self.edge_url
+        return section
 
     def stop(self) -> None:
+        self.prober.stop()
+        self.edge.stop()
         if self._server is not None:
             stop_server(self._server, self._thread)
             self._server = self._thread = None
 
     def reset(self) -> None:
+        self.prober.reset()
         self.store.reset()
+        self.edge.reset()
 
     def status(self) -> dict:
-        return {"base_url": self.base_url, "account_id": self.account_id, **self.store.status()}
+        return {
+            "base_url": self.base_url,
+            "edge_url": self.edge_url,
+            "account_id": self.account_id,
+            **self.store.status(),
+            "pool_health": self._pool_health(),
+        }
+
+    def _pool_health(self) -> dict:
+        """Per pool: whether it serves, its origins' health, and what the edge sent it."""
+        edge = self.edge.status()
+        probed = self.prober.status()
+        pools = {}
+        for pool, _monitor in self.store.monitored_pools():
+            pool_id = pool["id"]
+            origins = {}
+            for origin in pool["origins"]:
+                healthy, reason = self.store.origin_health(pool_id, origin["address"])
+                origins[origin["address"]] = {
+                    "name": origin.get("name", ""),
+                    "enabled": origin.get("enabled", True),
+                    "healthy": healthy,
+                    "reason": reason,
+                    "probes": probed.get(pool_id, {}).get(origin["address"], {}).get("probes", 0),
+                }
+            serving = sum(o["healthy"] and o["enabled"] for o in origins.values())
+            pools[pool_id] = {
+                "name": pool["name"],
+                "enabled": pool.get("enabled", True),
+                "healthy": pool.get("enabled", True) and serving >= pool.get("minimum_origins", 1),
+                "origins": origins,
+                "served": edge["served"].get(pool_id, 0),
+                "failed": edge["failed"].get(pool_id, 0),
+            }
+        return pools
 
     # ---------------------------------------------------------------- the gateway
     def _wsgi(self, environ, start_response):

@@ -423,12 +423,53 @@ class CloudflareStore:
             if users:
                 raise conflict(f"pool {pool_id} is referenced by load balancers: {', '.join(users)}", 1005)
             del self.pools[pool_id]
+            for key in [key for key in self.health if key[0] == pool_id]:
+                del self.health[key]
             return {"id": pool_id}
 
     def set_origin_health(self, pool_id: str, address: str, healthy: bool, reason: str = "") -> None:
         with self.lock:
             self._find(self.pools, pool_id, "pool")
             self.health[(pool_id, address)] = (bool(healthy), reason)
+
+    def origin_health(self, pool_id: str, address: str) -> tuple[bool, str]:
+        """(healthy, reason) of one origin as pool health reports it."""
+        with self.lock:
+            return self.health.get((pool_id, address), (True, ""))
+
+    def clear_health(self) -> None:
+        """Every origin healthy again."""
+        with self.lock:
+            self.health.clear()
+
+    def monitored_pools(self) -> list[tuple[dict, dict | None]]:
+        """Copies of every pool with its monitor (None without one), for a health prober."""
+        with self.lock:
+            return [
+                (copy.deepcopy(pool), copy.deepcopy(self.monitors.get(pool.get("monitor") or "")))
+                for pool in sorted(self.pools.values(), key=lambda p: p["created_on"])
+            ]
+
+    def edge_view(self, hostname: str) -> tuple[dict, dict, dict] | None:
+        """What an edge needs to route one request, read at one moment: copies of the load balancer
+        named `hostname`, of every pool it may use (id: pool, each with its monitor under
+        `monitor_object`, None without one) and the health of their origins ((pool id, address):
+        (healthy, reason)); None when no load balancer has that name."""
+        name = hostname.rstrip(".").lower()
+        with self.lock:
+            lb = next((lb for lb in self.lbs.values() if lb["name"] == name), None)
+            if lb is None:
+                return None
+            pools = {}
+            for pool_id in _pools_of(lb):
+                pool = self.pools.get(pool_id)
+                if pool is not None:
+                    pools[pool_id] = {
+                        **copy.deepcopy(pool),
+                        "monitor_object": copy.deepcopy(self.monitors.get(pool.get("monitor") or "")),
+                    }
+            health = {key: value for key, value in self.health.items() if key[0] in pools}
+            return copy.deepcopy(lb), pools, health
 
     def pool_health(self, pool_id: str) -> dict:
         """Every origin's health as seen from each check region (healthy unless set otherwise)."""

@@ -116,7 +116,7 @@ def check_contract(spec: dict, cloud: CloudflareCloud) -> int:
 @pytest.fixture
 def cloud(faults, runtime, tmp_path):
     context = CloudContext(faults, runtime, 0.001, tmp_path / "cloudflare", tls=None)
-    cloud = CloudflareCloud(context, zone_name=ZONE)
+    cloud = CloudflareCloud(context, zone_name=ZONE, data_plane=False)
     section = cloud.start()
     cloud.record = True
     cloud.section = section

@@ -23,7 +23,7 @@ def status(sandbox) -> dict:
 
 def test_endpoints_section(sandbox):
     section = sandbox["endpoints"]["cloudflare"]
-    assert set(section) == {"base_url", "api_token", "account_id", "zone_id", "zone_name"}
+    assert set(section) == {"base_url", "edge_url", "api_token", "account_id", "zone_id", "zone_name"}
     assert section["base_url"].startswith("http://127.0.0.1:") and section["base_url"].endswith("/client/v4")
     assert section["zone_name"] == "fabric.example"
     # the token is in the private endpoints file only: not in status, logs or daemon.json
