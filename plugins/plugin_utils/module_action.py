@@ -21,6 +21,8 @@ methods that cannot pipe; those runs warn that the module's arguments go to a fi
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ansible import constants as C
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
@@ -86,6 +88,8 @@ class FabricModuleAction(ActionBase):
 
     # The module option naming the cloud(s) the task works on.
     CLOUD_OPTION = "cloud"
+    # Values of that option whose credentials are another provider's (e.g. route53 -> aws).
+    PROVIDER_CLOUDS: ClassVar[dict] = {}
 
     def _is_pipelining_enabled(self, module_style, wrap_async=False):
         return module_style == "new" and pipelining_blocker(self._connection, wrap_async) is None
@@ -97,7 +101,8 @@ class FabricModuleAction(ActionBase):
         why = pipelining_blocker(self._connection, wrap_async)
         if why:
             self._display.warning(FILE_WARNING.format(module=self._task.action, why=why))
-        args = own_credentials(self._task.args, clouds_of(self._task.args, self.CLOUD_OPTION))
+        clouds = {self.PROVIDER_CLOUDS.get(cloud, cloud) for cloud in clouds_of(self._task.args, self.CLOUD_OPTION)}
+        args = own_credentials(self._task.args, clouds)
         result = merge_hash(result, self._execute_module(module_args=args, task_vars=task_vars, wrap_async=wrap_async))
         if not wrap_async:
             self._remove_tmp_path(self._connection._shell.tmpdir)

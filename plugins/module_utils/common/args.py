@@ -65,6 +65,15 @@ AZURE_OPTIONS = {
     "azure_ca_bundle": {"type": "path", "env": ("AZURE_CA_BUNDLE",)},
 }
 
+# Cloudflare: an API token (the SDK's own variable), the account that holds load-balancer pools and
+# monitors, and the endpoint override every provider has.
+CLOUDFLARE_OPTIONS = {
+    "cloudflare_api_token": {"type": "str", "no_log": True, "env": ("CLOUDFLARE_API_TOKEN",)},
+    "cloudflare_account_id": {"type": "str", "env": ("CLOUDFLARE_ACCOUNT_ID",)},
+    "cloudflare_base_url": {"type": "str", "env": ("CLOUDFLARE_BASE_URL",)},
+    "cloudflare_ca_bundle": {"type": "path", "env": ("CLOUDFLARE_CA_BUNDLE",)},
+}
+
 DEFAULT_WAIT_TIMEOUT = 1800
 
 WAIT_OPTIONS = {
@@ -76,6 +85,7 @@ PROVIDER_OPTIONS = {
     "aws": AWS_OPTIONS,
     "gcp": GCP_OPTIONS,
     "azure": AZURE_OPTIONS,
+    "cloudflare": CLOUDFLARE_OPTIONS,
 }
 
 

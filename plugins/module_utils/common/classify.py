@@ -231,6 +231,8 @@ def _cloud_classifier(cloud):
         from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.errors import classify  # noqa: PLC0415
     elif cloud == "azure":
         from ansible_collections.multicloud.fabric.plugins.module_utils.azure.errors import classify  # noqa: PLC0415
+    elif cloud == "cloudflare":
+        from ansible_collections.multicloud.fabric.plugins.module_utils.cloudflare.errors import classify  # noqa: PLC0415
     else:
         classify = classify_generic
     return classify

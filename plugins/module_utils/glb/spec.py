@@ -391,3 +391,21 @@ def resolve(desired, location, healthy):
     if desired["provider"] == "cloudflare" and fallback is not None:
         return fallback, "fallback"
     return None, "no healthy pool"
+
+
+def identity(params):
+    """``(provider, hostname, zone)`` of a load balancer, validated like :func:`normalize_glb` does;
+    without ``zone`` the hostname's parent domain. Enough to find (or remove) one."""
+    provider = params.get("provider")
+    if provider not in PROVIDERS:
+        raise ValidationError("provider", f"expected one of {', '.join(PROVIDERS)}, got {provider!r}")
+    hostname = _hostname(params.get("hostname"), "hostname")
+    zone = params.get("zone")
+    if not zone:
+        if "." not in hostname:
+            raise ValidationError("zone", f"cannot derive the zone of {hostname!r}; give the zone")
+        zone = hostname.split(".", 1)[1]
+    zone = _hostname(zone, "zone")
+    if hostname != zone and not hostname.endswith("." + zone):
+        raise ValidationError("hostname", f"{hostname} is not inside the zone {zone}")
+    return provider, hostname, zone

@@ -99,6 +99,7 @@ extends_documentation_fragment:
   - multicloud.fabric.aws
   - multicloud.fabric.gcp
   - multicloud.fabric.azure
+  - multicloud.fabric.cloudflare
   - multicloud.fabric.wait
 """
 '''
