@@ -98,10 +98,33 @@ def _app_lines(app):
     return ["", *_table(rows)]
 
 
+def _global_lb_lines(glb):
+    """The load balancer: provider and hostname, each pool's health, then location -> pool."""
+    planned = str(glb.get("planned")).lower() == "true"
+    lines = [
+        "",
+        f"global load balancer: {glb.get('hostname', '')} on {glb.get('provider', '')}"
+        + (" (planned)" if planned else ""),
+    ]
+    rows = [("pool", "cloud", "health")]
+    for pool in glb.get("pools") or []:
+        enabled = str(pool.get("enabled", True)).lower() == "true"
+        healthy = pool.get("healthy")
+        state = "drained" if not enabled else ("healthy" if str(healthy).lower() == "true" else "unhealthy")
+        rows.append((str(pool.get("name", "")), str(pool.get("cloud") or ""), state))
+    if len(rows) > 1:
+        lines += ["  " + line for line in _table(rows)]
+    steering = glb.get("steering") or {}
+    if steering:
+        lines.append("  steering: " + ", ".join(f"{code} -> {pool or '(none)'}" for code, pool in steering.items()))
+    return lines
+
+
 def render_summary(summary):
     """The lines printed for ``summary`` (the dict site.yml writes to summary.json): a header, one
     row per cluster with columns as wide as their widest cell, the VPN mesh with a line per pair
-    of clouds, the application with a line per cluster, then the outputs and the total."""
+    of clouds, the application with a line per cluster, the global load balancer's pools and
+    steering, then the outputs and the total."""
     rows = [COLUMNS] + [_cells(row) for row in summary.get("clusters") or []]
     lines = _table(rows)
     if len(rows) == 1:
@@ -110,6 +133,8 @@ def render_summary(summary):
         lines += _vpn_lines(summary["vpn"])
     if summary.get("app"):
         lines += _app_lines(summary["app"])
+    if summary.get("global_lb"):
+        lines += _global_lb_lines(summary["global_lb"])
     total = f"{float(summary.get('seconds') or 0):.1f} s"
     summary_file = str(summary.get("summary_file", ""))
     if summary.get("check_mode"):

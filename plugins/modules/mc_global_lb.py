@@ -29,6 +29,8 @@ description:
     O(pools) entry and restore it with C(enabled=true); nothing else changes. On Route 53 a
     drained pool's records are withdrawn and the locations it served fall to the next record
     (continent, then the default record, whose pool becomes the first enabled default pool).
+  - The role C(multicloud.fabric.global_lb) builds the pools from the application's
+    LoadBalancer addresses in every cluster and runs this module as a layer of C(site.yml).
 author:
   - multicloud.fabric contributors (@multicloud-fabric)
 options:
@@ -192,8 +194,6 @@ extends_documentation_fragment:
   - multicloud.fabric.attributes
 seealso:
   - module: multicloud.fabric.mc_global_lb_info
-  - role: multicloud.fabric.global_lb
-    description: Builds the pools from the app's LoadBalancer addresses in every cluster.
 """
 
 EXAMPLES = r"""

@@ -2,7 +2,9 @@
 # The bootstrap role through the main job, on the sandbox of this integration run (the role's
 # scenario): site.yml --check writes nothing and plans three clusters, site.yml builds three
 # clusters with 3 Ready nodes, the VPN mesh between them (12 tunnels, probed) and the application
-# (3/3/2 replicas, answering through each load balancer) and prints the
+# (3/3/2 replicas, answering through each load balancer) behind the global load balancer (steering
+# and failover measured through the sandbox's Cloudflare edge and, with the role on Route 53, its
+# DNS) and prints the
 # summary as a table with each cloud's own time
 # (after a site.yml killed mid-way that leaves no credential on disk and converges on the rerun),
 # --check on the existing fabric reports the real Ready counts, a rerun changes nothing, --limit
@@ -56,7 +58,7 @@ PY
 
 # What the clouds hold, by identity: clusters of every cloud, every non-default EC2 network piece
 # (moto's default VPC per region is not in the status), Compute resources, Azure groups and
-# network resources.
+# network resources, Cloudflare pools, load balancers and monitors, Route 53 health checks.
 holdings() {
   "$sandbox_cli" status --json | python3 -c '
 import json, sys
@@ -74,6 +76,9 @@ held = {
     "azure clusters": sorted("%s/%s" % (c["resource_group"], c["name"]) for c in azure["clusters"]),
     "azure resource groups": azure["resource_groups"],
     "azure network": sorted("%s/%s/%s" % (r["resource_group"], r["type"], r["name"]) for r in azure["network"]),
+    "cloudflare": sorted([*clouds["cloudflare"]["pools"].values(), *clouds["cloudflare"]["load_balancers"].values(),
+                          *clouds["cloudflare"]["monitors"]]),
+    "route53 health checks": sorted(aws["route53"]["health_checks"]),
 }
 print(json.dumps(held, sort_keys=True))'
 }
@@ -258,6 +263,45 @@ before, after = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 # aws: drained, then restored; the others untouched.
 assert after == {**before, "aws": before["aws"] + 2}, (before, after)
 PY
+
+# The global load balancer site.yml put in front of the application (Cloudflare, the sandbox
+# inventory's provider): every pool healthy and the seeds' steering in the summary and its table;
+# then, measured from the client's side, New York, Tokyo and London reach aws, gcp and azure,
+# New York is served by gcp within the monitor's bound after aws/us-east-1 goes down, and by aws
+# again after it comes back. The same through DNS answers with the role on Route 53.
+python3 - "$out/summary.json" "$OUTPUT_DIR/site.log" <<'PY'
+import json, sys
+glb = json.load(open(sys.argv[1]))["global_lb"]
+assert glb["provider"] == "cloudflare" and glb["hostname"].startswith("app."), glb
+pools = {p["name"]: p for p in glb["pools"]}
+assert sorted(pools) == ["aws", "azure", "gcp"], glb
+assert all(str(p["healthy"]) == "True" and str(p["enabled"]) == "True" for p in pools.values()), glb
+assert {k: glb["steering"][k] for k in ("ENAM", "NEAS", "WEU", "default")} == {
+    "ENAM": "aws", "NEAS": "gcp", "WEU": "azure", "default": "aws"}, glb
+log = open(sys.argv[2]).read()
+assert f"global load balancer: {glb['hostname']} on cloudflare" in log
+assert "  steering: " in log and "ENAM -> aws" in log
+print("global_lb", glb)
+PY
+glb_hostname=$(python3 -c "import json, sys; print(json.load(open(sys.argv[1]))['global_lb']['hostname'])" "$out/summary.json")
+steering=(--endpoints "$MC_SANDBOX_DIR/endpoints.yml" --summary "$out/summary.json" --sandbox-cli "$sandbox_cli" --retries 2)
+python3 steering.py --provider cloudflare --hostname "$glb_hostname" --interval 60 "${steering[@]}" | tee "$OUTPUT_DIR/steering-cloudflare.log"
+route53_zone=$MC_PREFIX.fabric.test
+python3 - "$MC_SANDBOX_DIR/endpoints.yml" "$route53_zone" <<'PY'
+import sys, uuid, boto3, yaml
+aws = yaml.safe_load(open(sys.argv[1]))["aws"]
+boto3.client("route53", region_name="us-east-1", endpoint_url=aws["endpoint_url"], aws_access_key_id=aws["access_key"],
+             aws_secret_access_key=aws["secret_key"]).create_hosted_zone(Name=sys.argv[2], CallerReference=str(uuid.uuid4()))
+PY
+glb_args=(-e "site_out=$out" -e "route53_zone=$route53_zone")
+ansible-playbook -i "$inventory" global_lb_route53.yml "${site_args[@]}" "${glb_args[@]}" "$@"
+python3 -c '
+import json, sys
+glb = json.load(open(sys.argv[1]))
+assert glb["provider"] == "route53" and all(str(p["healthy"]) == "True" for p in glb["pools"]), glb
+assert glb["steering"] == {"NA": "aws", "AS": "gcp", "EU": "azure", "default": "gcp"}, glb' "$out/route53.json"
+python3 steering.py --provider route53 --hostname "app.$route53_zone" --interval 10 "${steering[@]}" | tee "$OUTPUT_DIR/steering-route53.log"
+ansible-playbook -i "$inventory" global_lb_route53.yml "${site_args[@]}" "${glb_args[@]}" -e glb_state=absent "$@"
 
 # Check mode on the existing fabric reads the clusters' nodes; nothing is planned, nothing written.
 before=$(writes)

@@ -230,3 +230,31 @@ def test_app_section_has_a_line_per_cluster_with_ready_replicas_and_health():
 
 def test_no_app_section_without_app_rows():
     assert not any(line.startswith("app ") for line in render_summary({**SUMMARY, "app": []}))
+
+
+def test_global_lb_section_has_pools_health_and_steering():
+    glb = {
+        "provider": "cloudflare",
+        "hostname": "app.fabric.example",
+        "planned": "False",
+        "pools": [
+            {"name": "aws", "cloud": "aws", "enabled": True, "healthy": True},
+            {"name": "gcp", "cloud": "gcp", "enabled": "True", "healthy": "False"},
+            {"name": "azure", "cloud": "azure", "enabled": False, "healthy": None},
+        ],
+        "steering": {"ENAM": "aws", "NEAS": "gcp", "default": None},
+    }
+    lines = render_summary({**SUMMARY, "global_lb": glb})
+    start = lines.index("global load balancer: app.fabric.example on cloudflare")
+    assert lines[start - 1] == ""
+    assert [line.split() for line in lines[start + 1 : start + 5]] == [
+        ["pool", "cloud", "health"],
+        ["aws", "aws", "healthy"],
+        ["gcp", "gcp", "unhealthy"],
+        ["azure", "azure", "drained"],
+    ]
+    assert lines[start + 5] == "  steering: ENAM -> aws, NEAS -> gcp, default -> (none)"
+
+
+def test_no_global_lb_section_without_one():
+    assert not any(line.startswith("global load balancer") for line in render_summary({**SUMMARY, "global_lb": {}}))
