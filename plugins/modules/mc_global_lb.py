@@ -34,20 +34,6 @@ description:
 author:
   - multicloud.fabric contributors (@multicloud-fabric)
 options:
-  provider:
-    description: Which provider serves the load balancer.
-    type: str
-    required: true
-    choices: [cloudflare, route53]
-  hostname:
-    description: The name users resolve, inside O(zone).
-    type: str
-    required: true
-  zone:
-    description:
-      - The DNS zone (Cloudflare zone, Route 53 public hosted zone) that holds O(hostname).
-      - Default the parent domain of O(hostname).
-    type: str
   state:
     description: C(present) makes the provider match the spec; C(absent) removes every object of O(hostname).
     type: str
@@ -171,13 +157,6 @@ options:
   session_affinity:
     description: Cloudflare only, C(none), C(cookie), C(ip_cookie) or C(header).
     type: str
-  route53:
-    description: Route 53 only.
-    type: dict
-    suboptions:
-      hosted_zone_id:
-        description: The public hosted zone, when several have the name O(zone).
-        type: str
   wait_timeout:
     description: Seconds the module may spend retrying throttled or failing API calls in all.
     type: int
@@ -189,6 +168,7 @@ notes:
   - Throttling (429) and server errors are retried with jittered backoff within O(wait_timeout);
     the SDKs' own retries are off.
 extends_documentation_fragment:
+  - multicloud.fabric.global_lb
   - multicloud.fabric.cloudflare
   - multicloud.fabric.aws
   - multicloud.fabric.attributes

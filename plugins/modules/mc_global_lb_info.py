@@ -19,30 +19,12 @@ description:
 author:
   - multicloud.fabric contributors (@multicloud-fabric)
 options:
-  provider:
-    description: Which provider serves the load balancer.
-    type: str
-    required: true
-    choices: [cloudflare, route53]
-  hostname:
-    description: The load balancer's hostname.
-    type: str
-    required: true
-  zone:
-    description: The zone, default the parent domain of O(hostname).
-    type: str
-  route53:
-    description: Route 53 only.
-    type: dict
-    suboptions:
-      hosted_zone_id:
-        description: The public hosted zone, when several have the name O(zone).
-        type: str
   wait_timeout:
     description: Seconds the module may spend retrying throttled or failing API calls.
     type: int
     default: 300
 extends_documentation_fragment:
+  - multicloud.fabric.global_lb
   - multicloud.fabric.cloudflare
   - multicloud.fabric.aws
   - multicloud.fabric.attributes.info_module

@@ -30,7 +30,6 @@ _CODES = {
     1005: E.CONFLICT,  # still referenced
     81057: E.CONFLICT,  # a DNS record of that name already exists
     7003: E.NOT_FOUND,
-    1002: E.NOT_FOUND,
 }
 
 

@@ -236,85 +236,33 @@ class GlobalLb:
         return [r for r in records if r.get("type") in ("A", "AAAA", "CNAME")]
 
     # ---------------------------------------------------------------- writing
+    def _endpoint(self, kind):
+        """``(SDK resource, id keyword, scope keywords, operation prefix)`` of ``kind``."""
+        lbs = self.conn.client.load_balancers
+        if kind == "monitor":
+            return lbs.monitors, "monitor_id", {"account_id": self.account_id}, "load_balancers.monitors"
+        if kind == "pool":
+            return lbs.pools, "pool_id", {"account_id": self.account_id}, "load_balancers.pools"
+        return lbs, "load_balancer_id", {"zone_id": self.zone["id"]}, "load_balancers"
+
     def apply(self, action):
         """Run one planned action; new ids go into ``self.ids`` for the references that follow."""
-        client = self.conn.client
         kind, name = action["kind"], action["name"]
         resource = f"{kind} {name}"
-        lbs = client.load_balancers
+        api, id_key, scope, operation = self._endpoint(kind)
         if action["action"] == "delete":
-            if kind == "monitor":
-                self._api(
-                    lbs.monitors.delete,
-                    "load_balancers.monitors.delete",
-                    resource,
-                    monitor_id=action["id"],
-                    account_id=self.account_id,
-                    expect_result=False,
-                )
-            elif kind == "pool":
-                self._api(
-                    lbs.pools.delete,
-                    "load_balancers.pools.delete",
-                    resource,
-                    pool_id=action["id"],
-                    account_id=self.account_id,
-                    expect_result=False,
-                )
-            else:
-                self._api(
-                    lbs.delete,
-                    "load_balancers.delete",
-                    resource,
-                    load_balancer_id=action["id"],
-                    zone_id=self.zone["id"],
-                    expect_result=False,
-                )
+            self._api(
+                api.delete, f"{operation}.delete", resource, **{id_key: action["id"]}, **scope, expect_result=False
+            )
             self.ids.pop(f"{kind}/{name}", None)
             return None
-        body = resolve_refs(action["body"], self.ids)
-        update = action["action"] == "update"
-        if kind == "monitor":
-            body = dict(body)
+        body = dict(resolve_refs(action["body"], self.ids))
+        if kind == "monitor":  # the SDK's name for the monitor's timeout
             body["load_balancer_monitor_timeout"] = body.pop("timeout")
-            if update:
-                result = self._api(
-                    lbs.monitors.update,
-                    "load_balancers.monitors.update",
-                    resource,
-                    monitor_id=action["id"],
-                    account_id=self.account_id,
-                    **body,
-                )
-            else:
-                result = self._api(
-                    lbs.monitors.create, "load_balancers.monitors.create", resource, account_id=self.account_id, **body
-                )
-        elif kind == "pool":
-            if update:
-                result = self._api(
-                    lbs.pools.update,
-                    "load_balancers.pools.update",
-                    resource,
-                    pool_id=action["id"],
-                    account_id=self.account_id,
-                    **body,
-                )
-            else:
-                result = self._api(
-                    lbs.pools.create, "load_balancers.pools.create", resource, account_id=self.account_id, **body
-                )
-        elif update:
-            result = self._api(
-                lbs.update,
-                "load_balancers.update",
-                resource,
-                load_balancer_id=action["id"],
-                zone_id=self.zone["id"],
-                **body,
-            )
+        if action["action"] == "update":
+            result = self._api(api.update, f"{operation}.update", resource, **{id_key: action["id"]}, **scope, **body)
         else:
-            result = self._api(lbs.create, "load_balancers.create", resource, zone_id=self.zone["id"], **body)
+            result = self._api(api.create, f"{operation}.create", resource, **scope, **body)
         self.ids[f"{kind}/{name}"] = result["id"]
         self.raw[f"{kind}/{name}"] = result
         return result["id"]

@@ -318,10 +318,11 @@ class Edge:
                                       {**ours, ERROR_HEADER: why})  # fmt: skip
                     return
                 edge._count(pool["id"], origin["address"], steering)
+                self._send(status, [*headers, *ours.items()], data, reason)
+
+            def _send(self, status: int, headers, data: bytes, reason: str | None = None) -> None:
                 self.send_response(status, reason)
                 for name, value in headers:
-                    self.send_header(name, value)
-                for name, value in ours.items():
                     self.send_header(name, value)
                 self.send_header("CF-Ray", self._ray)
                 self.send_header("Content-Length", str(len(data)))
@@ -368,16 +369,7 @@ class Edge:
 
             def _reply_error(self, status: int, message: str, headers: dict) -> None:
                 data = json.dumps({"success": False, "status": status, "error": message}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("CF-Ray", self._ray)
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
+                self._send(status, [("Content-Type", "application/json"), *headers.items()], data)
 
             def log_message(self, format, *args):
                 log.debug("edge: " + format, *args)
