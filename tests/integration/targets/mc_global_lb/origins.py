@@ -49,7 +49,7 @@ def main():
     for server in servers:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     with open(args.out, "w") as out:
-        json.dump({"port": port, "addresses": args.addresses}, out)
+        json.dump({"origin_port": port, "origin_addresses": args.addresses}, out)
     time.sleep(args.seconds)
 
 
