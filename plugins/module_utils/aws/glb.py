@@ -49,9 +49,14 @@ def _digest(text, size):
     return hashlib.sha256(text.encode()).hexdigest()[:size]
 
 
+def _owner(hostname):
+    """The start of every caller reference of ``hostname``'s health checks."""
+    return f"mcf-{_digest(hostname, 12)}-"
+
+
 def reference_prefix(hostname, name):
     """The start of the caller reference of health check ``name`` of ``hostname``."""
-    return f"mcf-{_digest(hostname, 12)}-{_digest(name, 8)}-"
+    return f"{_owner(hostname)}{_digest(name, 8)}-"
 
 
 def _record_type(address):
@@ -163,7 +168,6 @@ class GlobalLb:
         self._zone_id = hosted_zone_id
         self.ids = {}
         self.raw = {}
-        self.tags = {}
         self.warnings = []
 
     def _api(self, operation, params=None, resource=None):
@@ -194,16 +198,7 @@ class GlobalLb:
 
     # ---------------------------------------------------------------- reading
     def _health_checks(self):
-        checks, marker = [], None
-        while True:
-            params = {"MaxItems": "100"}
-            if marker:
-                params["Marker"] = marker
-            page = self._api("ListHealthChecks", params, resource="health checks")
-            checks.extend(page.get("HealthChecks") or [])
-            if not page.get("IsTruncated"):
-                return checks
-            marker = page.get("NextMarker")
+        return self.conn.paginate(SERVICE, "ListHealthChecks", "HealthChecks", resource="health checks")
 
     def _tags(self, ids):
         tags = {}
@@ -235,7 +230,7 @@ class GlobalLb:
 
     def current(self):
         objects = []
-        self.ids, self.raw, self.tags = {}, {}, {}
+        self.ids, self.raw = {}, {}
         checks = self._health_checks()
         tags = self._tags([c["Id"] for c in checks]) if checks else {}
         for check in checks:
@@ -247,13 +242,11 @@ class GlobalLb:
             else:
                 # Created but not tagged yet: the caller reference says whose it is.
                 reference = check.get("CallerReference") or ""
-                if reference.startswith(f"mcf-{_digest(self.hostname, 12)}-"):
-                    name = own.get("Name") or reference
+                if reference.startswith(_owner(self.hostname)):
+                    name = reference
             if name is None or f"health_check/{name}" in self.ids:
                 continue
             self.ids[f"health_check/{name}"] = check["Id"]
-            self.raw[f"health_check/{name}"] = check
-            self.tags[check["Id"]] = own
             objects.append({"kind": "health_check", "name": name, "id": check["Id"], "body": _check_body(check, own)})
         for record in self._records():
             set_id = record.get("SetIdentifier")
@@ -328,7 +321,7 @@ class GlobalLb:
         if update:
             self._api("UpdateHealthCheck", {"HealthCheckId": check_id, **update}, resource=resource)
         if "tags" in changed:
-            before = self.tags.get(check_id) or {}
+            before = changed["tags"]["before"] or {}
             params = {"ResourceType": "healthcheck", "ResourceId": check_id}
             add = [{"Key": k, "Value": v} for k, v in sorted(tags.items()) if before.get(k) != v]
             gone = sorted(set(before) - set(tags))

@@ -168,7 +168,6 @@ class GlobalLb:
         self.zone_name = zone
         self._zone = None
         self.ids = {}  # "kind/name" -> id
-        self.raw = {}  # "kind/name" -> the provider's object
         self.warnings = []
 
     @property
@@ -190,35 +189,29 @@ class GlobalLb:
         client = self.conn.client
         host = self.hostname
         objects = []
-        self.ids, self.raw = {}, {}
-        monitors = self._api(
-            client.load_balancers.monitors.list,
-            "load_balancers.monitors.list",
-            "monitors",
-            account_id=self.account_id,
-        )
-        for raw in monitors:
-            if raw.get("description") == f"{MARK}{host}" and "monitor/" + host not in self.ids:
-                self.ids["monitor/" + host] = raw["id"]
-                self.raw["monitor/" + host] = raw
-                objects.append({"kind": "monitor", "name": host, "id": raw["id"], "body": _monitor_body(raw)})
-        pools = self._api(
+        self.ids = {}
+
+        def keep(kind, name, raw, body):
+            if f"{kind}/{name}" not in self.ids:  # a second object of one name is not the collection's
+                self.ids[f"{kind}/{name}"] = raw["id"]
+                objects.append({"kind": kind, "name": name, "id": raw["id"], "body": body})
+
+        for raw in self._api(
+            client.load_balancers.monitors.list, "load_balancers.monitors.list", "monitors", account_id=self.account_id
+        ):
+            if raw.get("description") == f"{MARK}{host}":
+                keep("monitor", host, raw, _monitor_body(raw))
+        for raw in self._api(
             client.load_balancers.pools.list, "load_balancers.pools.list", "pools", account_id=self.account_id
-        )
-        for raw in pools:
+        ):
             identity = pool_identity(raw.get("description"))
-            if identity is None or identity[0] != host:
-                continue
-            name = identity[1]
-            self.ids["pool/" + name] = raw["id"]
-            self.raw["pool/" + name] = raw
-            objects.append({"kind": "pool", "name": name, "id": raw["id"], "body": _pool_body(raw)})
-        lbs = self._api(client.load_balancers.list, "load_balancers.list", "load balancers", zone_id=self.zone["id"])
-        for raw in lbs:
+            if identity is not None and identity[0] == host:
+                keep("pool", identity[1], raw, _pool_body(raw))
+        for raw in self._api(
+            client.load_balancers.list, "load_balancers.list", "load balancers", zone_id=self.zone["id"]
+        ):
             if (raw.get("name") or "").rstrip(".").lower() == host:
-                self.ids["load_balancer/" + host] = raw["id"]
-                self.raw["load_balancer/" + host] = raw
-                objects.append({"kind": "load_balancer", "name": host, "id": raw["id"], "body": _lb_body(raw)})
+                keep("load_balancer", host, raw, _lb_body(raw))
         names = {value: name for name, value in self.ids.items()}
         for obj in objects:
             obj["body"] = to_refs(obj["body"], names)
@@ -264,7 +257,12 @@ class GlobalLb:
         else:
             result = self._api(api.create, f"{operation}.create", resource, **scope, **body)
         self.ids[f"{kind}/{name}"] = result["id"]
-        self.raw[f"{kind}/{name}"] = result
+        if kind == "load_balancer" and action["action"] == "create":
+            for record in self.shadowed_records():
+                self.warnings.append(
+                    f"the {record['type']} record {record.get('name')} is shadowed by the load balancer of that name: "
+                    "Cloudflare answers with the load balancer; delete the record"
+                )
         return result["id"]
 
     # ---------------------------------------------------------------- health

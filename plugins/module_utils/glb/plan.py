@@ -96,15 +96,24 @@ def view(objects):
     return out
 
 
-def after(current, actions):
-    """The objects once ``actions`` have run on ``current`` (for diff mode's ``after``)."""
+def after(current, actions, ids=None):
+    """The objects once ``actions`` have run on ``current`` (diff mode's ``after``), with the ids
+    in ``ids`` (``{"kind/name": id}``, what an adapter learnt creating them) where known."""
     objects = {key(obj): dict(obj) for obj in current}
     for action in actions:
         name = f"{action['kind']}/{action['name']}"
         if action["action"] == "delete":
             objects.pop(name, None)
         else:
-            objects[name] = {"kind": action["kind"], "name": action["name"], "body": action["body"]}
+            objects[name] = {
+                **objects.get(name, {}),
+                "kind": action["kind"],
+                "name": action["name"],
+                "body": action["body"],
+            }
+    for name, obj in objects.items():
+        if ids and name in ids:
+            obj["id"] = ids[name]
     return list(objects.values())
 
 

@@ -131,8 +131,7 @@ def _spec_params(params):
         "proxied",
         "session_affinity",
     )
-    out = {key: clean(params.get(key)) for key in keys}
-    return out
+    return {key: clean(params.get(key)) for key in keys}
 
 
 def _public(action):
@@ -168,9 +167,8 @@ def ensure(module):
             return None
     else:
         done = [_public(a) for a in actions]
-    final = after(current, actions)
-    if actions and not module.check_mode:
-        final = lb.current()
+    # What the provider holds now follows from what was there and what ran: no second read.
+    final = after(current, actions, lb.ids)
     diff = build_diff(
         view(current),
         view(final),
@@ -178,8 +176,7 @@ def ensure(module):
         before_header=f"{provider} {hostname}",
         after_header=f"{provider} {hostname}",
     )
-    warnings = list(getattr(lb, "warnings", []))
-    for warning in warnings:
+    for warning in lb.warnings:
         module.warn(warning)
     return {
         "changed": bool(actions),

@@ -19,6 +19,7 @@ class FakeLb:
 
     def __init__(self, fail_on=None):
         self.objects = {}
+        self.ids = {}
         self.writes = []
         self.reads = 0
         self.fail_on = fail_on
@@ -38,8 +39,10 @@ class FakeLb:
         key = f"{action['kind']}/{action['name']}"
         if action["action"] == "delete":
             del self.objects[key]
+            self.ids.pop(key, None)
         else:
             self.objects[key] = {"kind": action["kind"], "name": action["name"], "id": key, "body": action["body"]}
+            self.ids[key] = key
 
     def health(self, current):
         return {
