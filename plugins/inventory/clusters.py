@@ -58,8 +58,9 @@ options:
     description:
       - List AKS clusters. Omit to skip Azure.
       - Keys are the provider options without the C(azure_) prefix (C(subscription_id), C(tenant_id),
-        C(client_id), C(client_secret), C(auth_source), C(base_url), C(authority_host), C(ca_bundle)); a key not
-        set here takes the value of the top-level option O(azure_subscription_id), ... .
+        C(client_id), C(client_secret), C(username), C(password), C(auth_source), C(cloud_environment),
+        C(base_url), C(authority_host), C(ca_bundle)); a key not set here takes the value of the top-level option
+        O(azure_subscription_id), ... .
       - C(subscriptions), the subscriptions to list (default C(subscription_id)); C(resource_groups), only these
         groups (the whole subscription when not set); C(locations), locations to keep.
     type: dict
@@ -183,29 +184,52 @@ options:
     env:
       - name: AZURE_CLIENT_SECRET
       - name: AZURE_SECRET
+  azure_username:
+    description: Microsoft Entra work or school account for user/password sign-in, as the modules' O(azure_username).
+    type: str
+    env:
+      - name: AZURE_USERNAME
+      - name: AZURE_AD_USER
+  azure_password:
+    description: Password of O(azure_username) (user/password sign-in is deprecated by Microsoft). Never shown.
+    type: str
+    env:
+      - name: AZURE_PASSWORD
   azure_auth_source:
     description: Where Azure credentials come from, as for the modules' O(azure_auth_source).
     type: str
-    choices: [auto, service_principal, cli, managed_identity]
+    choices: [auto, service_principal, user_password, cli, managed_identity]
     default: auto
     env:
       - name: AZURE_AUTH_SOURCE
     ini:
       - section: multicloud_fabric_clusters
         key: azure_auth_source
-  azure_base_url:
-    description: Azure Resource Manager endpoint (a sovereign cloud, an emulator, the sandbox).
+  azure_cloud_environment:
+    description:
+      - Azure cloud (V(AzureCloud), V(AzureChinaCloud), V(AzureUSGovernment)) whose endpoints O(azure_base_url) and
+        O(azure_authority_host) default to, as for the modules' O(azure_cloud_environment).
     type: str
-    default: https://management.azure.com
+    env:
+      - name: AZURE_CLOUD_ENVIRONMENT
+    ini:
+      - section: multicloud_fabric_clusters
+        key: azure_cloud_environment
+  azure_base_url:
+    description:
+      - Azure Resource Manager endpoint (a sovereign cloud, an emulator, the sandbox).
+      - Default is the endpoint of O(azure_cloud_environment), else V(https://management.azure.com).
+    type: str
     env:
       - name: AZURE_BASE_URL
     ini:
       - section: multicloud_fabric_clusters
         key: azure_base_url
   azure_authority_host:
-    description: Microsoft Entra authority host that issues tokens.
+    description:
+      - Microsoft Entra authority host that issues tokens.
+      - Default is the authority of O(azure_cloud_environment), else V(https://login.microsoftonline.com).
     type: str
-    default: https://login.microsoftonline.com
     env:
       - name: AZURE_AUTHORITY_HOST
     ini:

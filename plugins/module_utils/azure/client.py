@@ -9,9 +9,12 @@ such as ``ManagedClusters_CreateOrUpdate``), and the one :class:`Retrier` decide
 azure-core's own retries are turned off (``retry_total=0``).
 
 Only credentials, the ARM endpoint (``azure_base_url``), the authority host and the CA bundle come
-from the provider options (``common/args.py`` ``AZURE_OPTIONS``). An authority host that is not one
-of Microsoft's (Azure Stack Hub, the sandbox) gets ``disable_instance_discovery=True``: otherwise
-MSAL first asks Microsoft's public discovery endpoint whether the authority is valid.
+from the provider options (``common/args.py`` ``AZURE_OPTIONS``). The endpoint and the authority
+not given default to those of ``azure_cloud_environment`` (the names Automation Controller passes
+in ``AZURE_CLOUD_ENVIRONMENT``), else of Azure's public cloud; the ARM token scope follows the
+endpoint. An authority host that is not one of Microsoft's (Azure Stack Hub, the sandbox) gets
+``disable_instance_discovery=True``: otherwise MSAL first asks Microsoft's public discovery endpoint
+whether the authority is valid.
 
 Long-running operations: the SDK's ``begin_*`` calls return a poller that polls in a thread of its
 own (sleeping as the service's ``Retry-After`` asks); :meth:`Connection.finish` waits for it no
@@ -39,6 +42,7 @@ try:
         ClientSecretCredential,
         DefaultAzureCredential,
         ManagedIdentityCredential,
+        UsernamePasswordCredential,
     )
 except ImportError as exc:  # pragma: no cover - exercised through HAS_AZURE_IDENTITY in the unit tests
     HAS_AZURE_IDENTITY = False
@@ -94,6 +98,15 @@ DEFAULT_POLL_INTERVAL = 10.0
 
 DEFAULT_BASE_URL = "https://management.azure.com"
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+# azure_cloud_environment: the Resource Manager endpoint and the Entra ID authority of each cloud.
+CLOUD_ENVIRONMENTS = {
+    "AzureCloud": (DEFAULT_BASE_URL, DEFAULT_AUTHORITY_HOST),
+    "AzureChinaCloud": ("https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn"),
+    "AzureUSGovernment": ("https://management.usgovcloudapi.net", "https://login.microsoftonline.us"),
+}
+# The public client application of the Azure CLI: the client of user/password sign-in when
+# azure_client_id is not set (as azure.azcollection's azure_rm modules do).
+AZURE_CLI_CLIENT_ID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
 # Microsoft's own Entra ID hosts (public cloud and the sovereign clouds): MSAL knows these.
 MICROSOFT_AUTHORITY_HOSTS = frozenset(
     (
@@ -103,15 +116,20 @@ MICROSOFT_AUTHORITY_HOSTS = frozenset(
         "login.microsoftonline.de",
     )
 )
-AUTH_SOURCES = ("auto", "service_principal", "cli", "managed_identity")
+AUTH_SOURCES = ("auto", "service_principal", "user_password", "cli", "managed_identity")
 _SP_OPTIONS = (
     ("azure_tenant_id", "AZURE_TENANT_ID"),
     ("azure_client_id", "AZURE_CLIENT_ID"),
     ("azure_client_secret", "AZURE_CLIENT_SECRET"),
 )
+_USER_OPTIONS = (
+    ("azure_username", "AZURE_USERNAME or AZURE_AD_USER"),
+    ("azure_password", "AZURE_PASSWORD"),
+)
 _CREDENTIALS_ADVICE = (
     "set azure_tenant_id, azure_client_id and azure_client_secret (environment AZURE_TENANT_ID, AZURE_CLIENT_ID, "
-    "AZURE_CLIENT_SECRET) for a service principal, or azure_auth_source cli / managed_identity"
+    "AZURE_CLIENT_SECRET) for a service principal, azure_username and azure_password (environment AZURE_USERNAME, "
+    "AZURE_PASSWORD) for a user, or azure_auth_source cli / managed_identity"
 )
 _PACKAGES = {
     "azure-identity": "azure.identity",
@@ -151,12 +169,42 @@ def is_microsoft_authority(authority):
     return authority_hostname(authority) in MICROSOFT_AUTHORITY_HOSTS
 
 
+def cloud_environment(params):
+    """The canonical name of ``azure_cloud_environment`` (matched regardless of case), or None when
+    it is not set. Raises :class:`ValidationError` for a name that is not in :data:`CLOUD_ENVIRONMENTS`."""
+    value = _option(params, "azure_cloud_environment")
+    if value is None:
+        return None
+    for name in CLOUD_ENVIRONMENTS:
+        if str(value).lower() == name.lower():
+            return name
+    raise ValidationError(
+        "azure_cloud_environment",
+        f"expected one of {', '.join(CLOUD_ENVIRONMENTS)}, got {value!r} (environment AZURE_CLOUD_ENVIRONMENT)",
+        advice="for another cloud (Azure Stack Hub, an emulator) leave azure_cloud_environment unset and set "
+        "azure_base_url and azure_authority_host",
+    )
+
+
+def endpoints(params):
+    """``(base_url, authority_host)``, without trailing slashes: ``azure_base_url`` and
+    ``azure_authority_host`` when given, else those of ``azure_cloud_environment``, else Azure's
+    public cloud."""
+    base_url, authority = CLOUD_ENVIRONMENTS[cloud_environment(params) or "AzureCloud"]
+    base_url = str(_option(params, "azure_base_url", base_url)).rstrip("/")
+    authority = str(_option(params, "azure_authority_host", authority)).rstrip("/")
+    return base_url, authority
+
+
 def credential_settings(params):
     """``(kind, kwargs)`` of the azure-identity credential the options ask for (no SDK involved).
 
-    ``kind`` is ``service_principal`` (ClientSecretCredential), ``cli`` (AzureCliCredential),
-    ``managed_identity`` (ManagedIdentityCredential) or ``default`` (DefaultAzureCredential without
-    interactive browser sign-in). Raises :class:`ValidationError` naming missing options.
+    ``kind`` is ``service_principal`` (ClientSecretCredential), ``user_password``
+    (UsernamePasswordCredential), ``cli`` (AzureCliCredential), ``managed_identity``
+    (ManagedIdentityCredential) or ``default`` (DefaultAzureCredential without interactive browser
+    sign-in). ``auto`` picks a service principal when its three options are set, else a user when
+    username and password are set and no client secret is, else ``default``. Raises
+    :class:`ValidationError` naming missing options (never their values).
     """
     source = _option(params, "azure_auth_source", "auto")
     if source not in AUTH_SOURCES:
@@ -164,7 +212,9 @@ def credential_settings(params):
     tenant = _option(params, "azure_tenant_id")
     client_id = _option(params, "azure_client_id")
     secret = _option(params, "azure_client_secret")
-    authority = str(_option(params, "azure_authority_host", DEFAULT_AUTHORITY_HOST)).rstrip("/")
+    username = _option(params, "azure_username")
+    password = params.get("azure_password") or None  # a password is taken as given, spaces and all
+    _base_url, authority = endpoints(params)
     ca_bundle = _option(params, "azure_ca_bundle")
     if ca_bundle and not os.path.isfile(ca_bundle):
         raise ValidationError(
@@ -176,7 +226,12 @@ def credential_settings(params):
         entra["disable_instance_discovery"] = True
 
     if source == "auto":
-        source = "service_principal" if (tenant and client_id and secret) else "default"
+        if tenant and client_id and secret:
+            source = "service_principal"
+        elif username and password and not secret:
+            source = "user_password"
+        else:
+            source = "default"
     if source == "service_principal":
         given = {"azure_tenant_id": tenant, "azure_client_id": client_id, "azure_client_secret": secret}
         missing = [(name, env) for name, env in _SP_OPTIONS if not given[name]]
@@ -192,6 +247,23 @@ def credential_settings(params):
         kwargs.update(entra)
         kwargs.update(transport)
         return "service_principal", kwargs
+    if source == "user_password":
+        given = {"azure_username": username, "azure_password": password}
+        missing = [(name, env) for name, env in _USER_OPTIONS if not given[name]]
+        if missing:
+            names = ", ".join(name for name, _env in missing)
+            envs = ", ".join(env for _name, env in missing)
+            raise ValidationError(
+                missing[0][0],
+                f"user/password sign-in needs {names} (environment {envs})",
+                advice=_CREDENTIALS_ADVICE,
+            )
+        kwargs = {"client_id": client_id or AZURE_CLI_CLIENT_ID, "username": username, "password": password}
+        if tenant:  # azure-identity's default is the "organizations" tenant
+            kwargs["tenant_id"] = tenant
+        kwargs.update(entra)
+        kwargs.update(transport)
+        return "user_password", kwargs
     if source == "cli":
         return "cli", ({"tenant_id": tenant} if tenant else {})
     if source == "managed_identity":
@@ -208,7 +280,7 @@ def credential_settings(params):
 
 def client_settings(params, poll_interval=DEFAULT_POLL_INTERVAL):
     """Keyword arguments of every ARM management client (endpoint, scope, CA bundle, no retries)."""
-    base_url = str(_option(params, "azure_base_url", DEFAULT_BASE_URL)).rstrip("/")
+    base_url, _authority = endpoints(params)
     kwargs = {
         "base_url": base_url,
         "credential_scopes": [base_url + "/.default"],
@@ -224,6 +296,7 @@ def client_settings(params, poll_interval=DEFAULT_POLL_INTERVAL):
 
 _CREDENTIAL_CLASSES = {
     "service_principal": "ClientSecretCredential",
+    "user_password": "UsernamePasswordCredential",
     "cli": "AzureCliCredential",
     "managed_identity": "ManagedIdentityCredential",
     "default": "DefaultAzureCredential",
@@ -233,6 +306,7 @@ _CREDENTIAL_CLASSES = {
 def _new_credential(kind, kwargs):
     classes = {
         "service_principal": ClientSecretCredential,
+        "user_password": UsernamePasswordCredential,
         "cli": AzureCliCredential,
         "managed_identity": ManagedIdentityCredential,
         "default": DefaultAzureCredential,

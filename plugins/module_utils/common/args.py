@@ -45,23 +45,25 @@ GCP_OPTIONS = {
     "gcp_ca_bundle": {"type": "path", "env": ("GCP_CA_BUNDLE",)},
 }
 
+# ``azure_base_url`` and ``azure_authority_host`` have no default here: when neither they nor their
+# environment variables are set, ``azure/client.py`` takes them from ``azure_cloud_environment``
+# (Azure's public cloud when that is not set either), so it can tell "not given" from a value.
 AZURE_OPTIONS = {
     "azure_subscription_id": {"type": "str", "env": ("AZURE_SUBSCRIPTION_ID",)},
     "azure_tenant_id": {"type": "str", "env": ("AZURE_TENANT_ID", "AZURE_TENANT")},
     "azure_client_id": {"type": "str", "env": ("AZURE_CLIENT_ID",)},
     "azure_client_secret": {"type": "str", "no_log": True, "env": ("AZURE_CLIENT_SECRET", "AZURE_SECRET")},
+    "azure_username": {"type": "str", "env": ("AZURE_USERNAME", "AZURE_AD_USER")},
+    "azure_password": {"type": "str", "no_log": True, "env": ("AZURE_PASSWORD",)},
     "azure_auth_source": {
         "type": "str",
-        "choices": ["auto", "service_principal", "cli", "managed_identity"],
+        "choices": ["auto", "service_principal", "user_password", "cli", "managed_identity"],
         "default": "auto",
         "env": ("AZURE_AUTH_SOURCE",),
     },
-    "azure_base_url": {"type": "str", "default": "https://management.azure.com", "env": ("AZURE_BASE_URL",)},
-    "azure_authority_host": {
-        "type": "str",
-        "default": "https://login.microsoftonline.com",
-        "env": ("AZURE_AUTHORITY_HOST",),
-    },
+    "azure_cloud_environment": {"type": "str", "env": ("AZURE_CLOUD_ENVIRONMENT",)},
+    "azure_base_url": {"type": "str", "env": ("AZURE_BASE_URL",)},
+    "azure_authority_host": {"type": "str", "env": ("AZURE_AUTHORITY_HOST",)},
     "azure_ca_bundle": {"type": "path", "env": ("AZURE_CA_BUNDLE",)},
 }
 

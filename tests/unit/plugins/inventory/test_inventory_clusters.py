@@ -403,7 +403,7 @@ def test_section_keys_fall_back_to_top_level_options_then_the_environment(plugin
     azure = [p for p in plugin.fake.params if "azure_base_url" in p][-1]
     assert aws["aws_profile"] == "from-env" and aws["aws_secret_key"] == SECRET
     assert azure["azure_base_url"] == "https://arm.from-env.example"
-    assert azure["azure_authority_host"] == "https://login.microsoftonline.com"  # the modules' default
+    assert azure["azure_authority_host"] is None  # not given: the connection applies the default
     plugin.run({"aws": {"regions": ["us-east-1"]}, "aws_profile": "from-file"})
     assert plugin.fake.params[-1]["aws_profile"] == "from-file"
     plugin.run({"aws": {"regions": ["us-east-1"], "profile": "from-section"}, "aws_profile": "from-file"})

@@ -15,7 +15,11 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client import credential_settings
+from ansible_collections.multicloud.fabric.plugins.module_utils.azure.client import (
+    AZURE_CLI_CLIENT_ID,
+    client_settings,
+    credential_settings,
+)
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.args import PROVIDER_OPTIONS
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.retry import Retrier
 from ansible_collections.multicloud.fabric.plugins.module_utils.gcp.client import Connection as GcpConnection
@@ -152,3 +156,62 @@ def test_the_sdk_names_win_over_the_controller_names(controller_env):
     )
     p = params()
     assert (p["azure_tenant_id"], p["azure_client_secret"]) == ("tenant-sdk", "secret-sdk")
+
+
+@pytest.mark.parametrize(
+    ("cloud_environment", "base_url", "authority"),
+    [
+        (None, "https://management.azure.com", "https://login.microsoftonline.com"),
+        ("AzureCloud", "https://management.azure.com", "https://login.microsoftonline.com"),
+        ("AzureChinaCloud", "https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn"),
+        ("AzureUSGovernment", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us"),
+    ],
+)
+def test_microsoft_azure_resource_manager_username_and_password(controller_env, cloud_environment, base_url, authority):
+    # injectors.azure_rm without client or tenant: AZURE_AD_USER and AZURE_PASSWORD, and
+    # AZURE_CLOUD_ENVIRONMENT when the credential has a cloud environment.
+    env = {
+        "AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000001",
+        "AZURE_AD_USER": "deployer@acme.onmicrosoft.com",
+        "AZURE_PASSWORD": "user-password",
+    }
+    if cloud_environment:
+        env["AZURE_CLOUD_ENVIRONMENT"] = cloud_environment
+    controller_env(env)
+    p = params()
+    assert (p["azure_username"], p["azure_password"]) == ("deployer@acme.onmicrosoft.com", "user-password")
+    assert p["azure_base_url"] is None and p["azure_authority_host"] is None  # not given: the cloud's
+    kind, kwargs = credential_settings(p)
+    assert kind == "user_password"
+    assert kwargs == {
+        "client_id": AZURE_CLI_CLIENT_ID,
+        "username": "deployer@acme.onmicrosoft.com",
+        "password": "user-password",
+        "authority": authority,
+    }
+    settings = client_settings(p)
+    assert settings["base_url"] == base_url
+    assert settings["credential_scopes"] == [base_url + "/.default"]
+
+
+def test_azure_cloud_environment_applies_to_a_service_principal_too(controller_env):
+    controller_env(
+        {
+            "AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000001",
+            "AZURE_CLIENT_ID": "11111111-1111-1111-1111-111111111111",
+            "AZURE_TENANT": "22222222-2222-2222-2222-222222222222",
+            "AZURE_SECRET": "client-secret",
+            "AZURE_CLOUD_ENVIRONMENT": "AzureUSGovernment",
+        }
+    )
+    p = params()
+    kind, kwargs = credential_settings(p)
+    assert kind == "service_principal"
+    assert kwargs["authority"] == "https://login.microsoftonline.us"
+    assert "disable_instance_discovery" not in kwargs  # a Microsoft authority: MSAL knows it
+    assert client_settings(p)["base_url"] == "https://management.usgovcloudapi.net"
+
+
+def test_the_sdk_username_wins_over_the_controller_name(controller_env):
+    controller_env({"AZURE_USERNAME": "sdk@acme.example", "AZURE_AD_USER": "controller@acme.example"})
+    assert params()["azure_username"] == "sdk@acme.example"
