@@ -196,6 +196,16 @@ def endpoints(params):
     return base_url, authority
 
 
+def _require(what, options, given):
+    """Raise :class:`ValidationError` naming the first of ``options`` (``(name, environment)``)
+    that ``given`` (name -> value) lacks, and every missing one with its variables; never a value."""
+    missing = [(name, env) for name, env in options if not given[name]]
+    if missing:
+        names = ", ".join(name for name, _env in missing)
+        envs = ", ".join(env for _name, env in missing)
+        raise ValidationError(missing[0][0], f"{what} needs {names} (environment {envs})", advice=_CREDENTIALS_ADVICE)
+
+
 def credential_settings(params):
     """``(kind, kwargs)`` of the azure-identity credential the options ask for (no SDK involved).
 
@@ -233,31 +243,17 @@ def credential_settings(params):
         else:
             source = "default"
     if source == "service_principal":
-        given = {"azure_tenant_id": tenant, "azure_client_id": client_id, "azure_client_secret": secret}
-        missing = [(name, env) for name, env in _SP_OPTIONS if not given[name]]
-        if missing:
-            names = ", ".join(name for name, _env in missing)
-            envs = ", ".join(env for _name, env in missing)
-            raise ValidationError(
-                missing[0][0],
-                f"a service principal needs {names} (environment {envs})",
-                advice=_CREDENTIALS_ADVICE,
-            )
+        _require(
+            "a service principal",
+            _SP_OPTIONS,
+            {"azure_tenant_id": tenant, "azure_client_id": client_id, "azure_client_secret": secret},
+        )
         kwargs = {"tenant_id": tenant, "client_id": client_id, "client_secret": secret}
         kwargs.update(entra)
         kwargs.update(transport)
         return "service_principal", kwargs
     if source == "user_password":
-        given = {"azure_username": username, "azure_password": password}
-        missing = [(name, env) for name, env in _USER_OPTIONS if not given[name]]
-        if missing:
-            names = ", ".join(name for name, _env in missing)
-            envs = ", ".join(env for _name, env in missing)
-            raise ValidationError(
-                missing[0][0],
-                f"user/password sign-in needs {names} (environment {envs})",
-                advice=_CREDENTIALS_ADVICE,
-            )
+        _require("user/password sign-in", _USER_OPTIONS, {"azure_username": username, "azure_password": password})
         kwargs = {"client_id": client_id or AZURE_CLI_CLIENT_ID, "username": username, "password": password}
         if tenant:  # azure-identity's default is the "organizations" tenant
             kwargs["tenant_id"] = tenant
