@@ -69,8 +69,31 @@ _ENDPOINT_ACCESS_PARAMS = {
 _VPC_PARAMS = {"subnetIds": "Subnets", "securityGroupIds": "SecurityGroups"}
 _SCALING_PARAMS = {"minSize": "MinSize", "maxSize": "MaxSize", "desiredSize": "DesiredSize"}
 _NOT_CONFIG = {"name", "clientRequestToken", "resourcesVpcConfig"}
+# EKS's HTTP status per error code, for the errors moto's own checks raise.
+MOTO_ERROR_STATUS = {
+    "ResourceInUseException": 409,
+    "ResourceNotFoundException": 404,
+    "InvalidParameterException": 400,
+    "InvalidRequestException": 400,
+    "ResourceLimitExceededException": 400,
+    "ServerException": 500,
+}
 # The health issue code of a cluster whose creation a provisioning-failure fault fails.
 PROVISIONING_FAILURE_CODE = "InsufficientFreeAddresses"
+
+
+def from_moto(exc: EKSError) -> EksError:
+    """moto's EKS exception as EKS answers it. moto's exception classes changed shape across its
+    releases (a JSON body with ``TYPE``/``STATUS`` before 5.2, ``code``/``message`` attributes
+    since), so this reads only the code, the message and the error members EKS models."""
+    code = getattr(exc, "code", None) or getattr(exc, "TYPE", None) or type(exc).__name__
+    message = getattr(exc, "message", None) or str(exc)
+    fields = {}
+    for key in ("clusterName", "nodegroupName", "addonName", "fargateProfileName"):
+        value = getattr(exc, key, None)
+        if value:
+            fields[key] = value
+    return EksError(MOTO_ERROR_STATUS.get(code, 400), code, message, **fields)
 
 
 class EksEmulator(ClusterEmulator):
@@ -163,13 +186,8 @@ class EksEmulator(ClusterEmulator):
                 return self._handlers[operation](region, access_key_id, params, environ)
         except EksError as exc:
             return exc.response()
-        except EKSError as exc:  # moto's own validation, in EKS's wire format already
-            return Response(
-                exc.description,
-                status=exc.STATUS,
-                headers={"x-amzn-ErrorType": exc.TYPE},
-                content_type="application/json",
-            )
+        except EKSError as exc:  # moto's own validation
+            return from_moto(exc).response()
 
     def _create_cluster(self, region, access_key_id, params, environ):
         vpc = params.get("resourcesVpcConfig") or {}
