@@ -20,6 +20,9 @@ description:
   - Checks the whole input before any statement. Every region must be a region of a node of the
     cluster (its C(--locality) region tier), survival goal C(region) needs at least three regions
     and at least five replicas, and table localities must name the database's regions.
+  - Also manages SQL users with their privileges on the database, and backup schedules into
+    C(s3://), C(gs://) and C(azure-blob://) collections (C(SHOW USERS), C(SHOW GRANTS),
+    C(SHOW SCHEDULES FOR BACKUP)).
   - In check mode it returns the statements it would run, and runs none.
   - Identifiers are always double-quoted and literals single-quoted, so no input can change what a
     statement does.
@@ -118,6 +121,76 @@ options:
       - Cluster settings, name to value (C(SET CLUSTER SETTING)). Settings not listed are left alone.
       - Values of settings whose names contain key, secret, password, token or credential are never shown.
     type: dict
+  users:
+    description:
+      - SQL users and their privileges on O(database). Users not listed are left alone.
+      - CockroachDB never shows a password, so the module signs in as the user with the password
+        given to find out whether it changed, and sends C(ALTER USER ... WITH PASSWORD) only when
+        that sign-in fails.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: User name (not C(root), C(admin), C(public) or C(node)).
+        type: str
+        required: true
+      password:
+        description: The user's password. Never shown. Left as it is when not given.
+        type: str
+      login:
+        description: Whether the user may sign in (C(LOGIN)) or is a role (C(NOLOGIN)).
+        type: bool
+        default: true
+      privileges:
+        description:
+          - Exactly the privileges the user holds on O(database), such as C(CONNECT) and C(CREATE),
+            or C(ALL). Left as they are when not given; an empty list revokes them all.
+        type: list
+        elements: str
+      state:
+        description: C(absent) revokes the user's privileges on O(database) and drops the user.
+        type: str
+        choices: [present, absent]
+        default: present
+  backup_schedules:
+    description:
+      - Backup schedules of O(database) (C(CREATE SCHEDULE ... FOR BACKUP)), one per label.
+        Schedules not listed are left alone.
+      - A schedule whose full backups recur less often than its backups is a pair in CockroachDB
+        (a full and an incremental schedule with the same label); the module manages the pair.
+    type: list
+    elements: dict
+    suboptions:
+      label:
+        description: The schedule's label, unique among the schedules listed.
+        type: str
+        required: true
+      destination:
+        description:
+          - The backup collection, C(s3://), C(gs://) or C(azure-blob://) with the query parameters
+            for its credentials (C(AUTH=implicit) uses the nodes' own).
+          - The values of secret parameters (C(AWS_SECRET_ACCESS_KEY), C(CREDENTIALS),
+            C(AZURE_ACCOUNT_KEY), C(AZURE_CLIENT_SECRET)) are never shown.
+          - CockroachDB shows destinations with those values redacted, so a change of only a secret
+            value is not seen; to rotate a key, change the schedule's label (or remove and re-add it).
+          - Required when O(backup_schedules[].state=present).
+        type: str
+      recurring:
+        description: How often backups run, a cron expression (5 fields) or C(@daily), C(@hourly) etc.
+        type: str
+      full_backup:
+        description: C(always), or a cron expression for full backups with incremental ones between.
+        type: str
+        default: always
+      revision_history:
+        description: Keep every revision of the data between backups (C(WITH revision_history)).
+        type: bool
+        default: true
+      state:
+        description: C(absent) drops the schedule (and its pair).
+        type: str
+        choices: [present, absent]
+        default: present
 attributes:
   check_mode:
     description: Returns the statements it would run, and runs none.
@@ -159,6 +232,25 @@ EXAMPLES = r"""
         locality: regional_by_row
       - name: promotions
         locality: global
+
+- name: An application user and nightly backups into two clouds
+  multicloud.fabric.mc_crdb:
+    connection: "{{ crdb_connection }}"
+    database: app
+    regions: [us-east-1, us-central1, eastus]
+    survival_goal: region
+    users:
+      - name: app
+        password: "{{ vault_crdb_app_password }}"
+        privileges: [CONNECT, CREATE]
+    backup_schedules:
+      - label: app-s3
+        destination: "s3://fabric-backups/app?AWS_ACCESS_KEY_ID={{ key_id }}&AWS_SECRET_ACCESS_KEY={{ key }}"
+        recurring: "0 * * * *"
+        full_backup: "@daily"
+      - label: app-azure
+        destination: "azure-blob://backups/app?AZURE_ACCOUNT_NAME=fabric&AZURE_ACCOUNT_KEY={{ azure_key }}"
+        recurring: "@daily"
 
 - name: What would change?
   multicloud.fabric.mc_crdb:
@@ -213,6 +305,14 @@ database:
     settings:
       description: The cluster settings the task manages.
       type: dict
+    users:
+      description: For the users the task manages, C(login) and C(privileges) on the database (never a password).
+      type: dict
+    backup_schedules:
+      description: >-
+        Label to C(destination) (secrets masked), C(recurring), C(full_backup) and
+        C(revision_history), for the schedules the task manages.
+      type: dict
   sample:
     name: app
     exists: true
@@ -222,6 +322,13 @@ database:
     replication_factor: 5
     tables: {users: regional_by_row}
     settings: {}
+    users: {app: {login: true, privileges: [CONNECT, CREATE]}}
+    backup_schedules:
+      app-s3:
+        destination: s3://fabric-backups/app?AWS_ACCESS_KEY_ID=AKIA...&AWS_SECRET_ACCESS_KEY=********
+        recurring: "0 * * * *"
+        full_backup: "@daily"
+        revision_history: true
 """
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.module import FabricModule, run

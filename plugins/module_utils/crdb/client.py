@@ -13,6 +13,7 @@ database does not exist.
 
 from __future__ import annotations
 
+import json
 import re
 
 from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors import (
@@ -24,6 +25,7 @@ from ansible_collections.multicloud.fabric.plugins.module_utils.common.errors im
     TRANSIENT,
     FabricError,
 )
+from ansible_collections.multicloud.fabric.plugins.module_utils.crdb.spec import mask_uri
 
 try:
     import psycopg
@@ -45,6 +47,8 @@ SQLSTATE_KINDS = (
     ("22", INVALID),
 )
 ZONE_REPLICAS = re.compile(r"num_replicas\s*=\s*(\d+)")
+# The collection URI of a scheduled BACKUP statement, as SHOW SCHEDULES prints it.
+BACKUP_INTO = re.compile(r"\bINTO\s+'((?:[^']|'')*)'", re.I)
 
 
 class CrdbError(FabricError):
@@ -170,8 +174,67 @@ def read_state(conn, database, desired=None):
         "num_replicas": int(match.group(1)) if match else None,
         "tables": tables,
         "settings": settings,
-        "backup_schedules": [],
+        "users": read_users(conn, database, desired.get("users") or []),
+        "backup_schedules": read_schedules(conn, desired.get("backup_schedules") or []),
     }
+
+
+def read_users(conn, database, wanted):
+    """``{name: {"login", "privileges"}}`` for the users in ``wanted`` that exist."""
+    if not wanted:
+        return {}
+    names = {user["name"] for user in wanted}
+    out = {}
+    for row in query(conn, "SHOW USERS"):
+        if row["username"] in names:
+            out[row["username"]] = {"login": "NOLOGIN" not in str(row.get("options") or "").upper(), "privileges": []}
+    if out:
+        grantees = ", ".join(_quote(name) for name in sorted(out))
+        for row in query(conn, f"SHOW GRANTS ON DATABASE {_quote(database)} FOR {grantees}"):
+            held = out.get(row["grantee"])
+            if held is not None and row["privilege_type"] not in held["privileges"]:
+                held["privileges"].append(row["privilege_type"])
+        for held in out.values():
+            held["privileges"] = ["ALL"] if "ALL" in held["privileges"] else sorted(held["privileges"])
+    return out
+
+
+def read_schedules(conn, wanted):
+    """The backup schedules with the labels in ``wanted``, one entry per label: ``ids`` (the full
+    schedule first, then its incremental pair), the destination (secrets masked, as CockroachDB
+    redacts them), ``recurring`` (how often backups run), ``full_backup`` (``always`` or the full
+    backups' cron) and ``revision_history``."""
+    if not wanted:
+        return []
+    labels = {schedule["label"] for schedule in wanted}
+    groups = {}
+    for row in query(conn, "SHOW SCHEDULES FOR BACKUP"):
+        if row["label"] in labels:
+            groups.setdefault(row["label"], []).append(row)
+    out = []
+    for label, rows in groups.items():
+        parsed = []
+        for row in rows:
+            command = row.get("command")
+            command = json.loads(command) if isinstance(command, str) else dict(command or {})
+            parsed.append((str(command.get("backup_type", "FULL")).upper() in ("INCREMENTAL", "1"), row, command))
+        parsed.sort(key=lambda item: item[0])
+        full = [item for item in parsed if not item[0]]
+        incremental = [item for item in parsed if item[0]]
+        statement = parsed[0][2].get("backup_statement", "")
+        match = BACKUP_INTO.search(statement)
+        out.append(
+            {
+                "label": label,
+                "ids": [row["id"] for _inc, row, _cmd in parsed],
+                "destination": mask_uri(match.group(1).replace("''", "'")) if match else "",
+                "recurring": (incremental or full)[0][1]["recurrence"],
+                "full_backup": full[0][1]["recurrence"] if incremental and full else "always",
+                "revision_history": "revision_history" in statement.lower()
+                and "revision_history = false" not in statement.lower(),
+            }
+        )
+    return out
 
 
 def execute(conn, statement):

@@ -9,12 +9,14 @@ the portable shape::
 
     {"database", "primary_region", "regions", "survival_goal", "replication_factor",
      "tables": [{"name", "locality"}], "settings": {name: value},
-     "backup_schedules": [{"label", "destination", "recurring", "full_backup", "revision_history"}]}
+     "users": [{"name", "state", "password", "login", "privileges"}],
+     "backup_schedules": [{"label", "state", "destination", "recurring", "full_backup", "revision_history"}]}
 
 ``plan_crdb(current, desired)`` compares it with what the SHOW statements read (``None`` when the
 database does not exist, else ``{"primary_region", "regions", "survival_goal", "num_replicas",
-"tables": {name: locality}, "settings": {name: value}, "backup_schedules": [{"id", "label",
-"destination", "recurring", "full_backup"}]}``) and returns the ordered
+"tables": {name: locality}, "settings": {name: value}, "users": {name: {"login", "privileges",
+"password_ok"}}, "backup_schedules": [{"ids", "label", "destination", "recurring", "full_backup",
+"revision_history"}]}``; destinations as read back, secrets masked) and returns the ordered
 ``Statement``s that change something, nothing when it already matches. Each statement has the
 ``sql`` to run and the ``display`` text for results and check mode, with every secret (cloud
 storage keys in backup URIs) masked. Identifiers are always double-quoted and literals
@@ -47,6 +49,9 @@ CRON_FIELDS = (
     ("day of week", 0, 7, ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")),
 )
 SETTING_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+# Privileges a user can hold on a database (CockroachDB's database privileges).
+DATABASE_PRIVILEGES = ("ALL", "BACKUP", "CONNECT", "CREATE", "DROP", "RESTORE", "ZONECONFIG")
+RESERVED_USERS = ("root", "admin", "public", "node")
 
 
 class Statement(namedtuple("Statement", "sql display")):
@@ -160,6 +165,42 @@ def _name(value, field):
     return value
 
 
+def _user(user, field):
+    if not isinstance(user, dict):
+        raise ValidationError(field, "expected a dictionary with name (and password, login, privileges)")
+    name = _name(user.get("name"), f"{field}.name")
+    if name in RESERVED_USERS:
+        raise ValidationError(f"{field}.name", f"{name!r} is a reserved role of CockroachDB and cannot be managed")
+    state = user.get("state") or "present"
+    if state not in ("present", "absent"):
+        raise ValidationError(f"{field}.state", f"expected present or absent, got {state!r}")
+    privileges = user.get("privileges")
+    if privileges is not None:
+        if not isinstance(privileges, list):
+            raise ValidationError(f"{field}.privileges", "expected a list such as [CONNECT, CREATE]")
+        normal = []
+        for index, privilege in enumerate(privileges):
+            text = str(privilege).strip().upper().replace("ALL PRIVILEGES", "ALL")
+            if text not in DATABASE_PRIVILEGES:
+                raise ValidationError(
+                    f"{field}.privileges[{index}]",
+                    f"{privilege!r} is not a database privilege ({', '.join(DATABASE_PRIVILEGES)})",
+                )
+            if text not in normal:
+                normal.append(text)
+        privileges = ["ALL"] if "ALL" in normal else sorted(normal)
+    password = user.get("password")
+    if password is not None and (not isinstance(password, str) or not password or "\x00" in password):
+        raise ValidationError(f"{field}.password", "expected a non-empty string")
+    return {
+        "name": name,
+        "state": state,
+        "password": password,
+        "login": bool(user.get("login", True)),
+        "privileges": privileges,
+    }
+
+
 def _locality(value, field, regions):
     text = str(value or "").strip().lower().replace(" ", "_")
     match = LOCALITY.match(text)
@@ -228,6 +269,13 @@ def normalize_crdb(params, cluster_regions):
         if not SETTING_NAME.match(str(name)):
             raise ValidationError(f"settings.{name}", "not a cluster setting name (e.g. kv.rangefeed.enabled)")
         settings[name] = _setting_value(value)
+    users, names = [], set()
+    for index, user in enumerate(params.get("users") or []):
+        normal = _user(user, f"users[{index}]")
+        if normal["name"] in names:
+            raise ValidationError(f"users[{index}].name", f"{normal['name']!r} is listed twice")
+        names.add(normal["name"])
+        users.append(normal)
     schedules, labels = [], set()
     for index, schedule in enumerate(params.get("backup_schedules") or []):
         field = f"backup_schedules[{index}]"
@@ -237,10 +285,17 @@ def normalize_crdb(params, cluster_regions):
         if label in labels:
             raise ValidationError(f"{field}.label", f"{label!r} is already the label of another schedule")
         labels.add(label)
+        state = schedule.get("state") or "present"
+        if state not in ("present", "absent"):
+            raise ValidationError(f"{field}.state", f"expected present or absent, got {state!r}")
+        if state == "absent":
+            schedules.append({"label": label, "state": "absent"})
+            continue
         full = schedule.get("full_backup") or "always"
         schedules.append(
             {
                 "label": label,
+                "state": "present",
                 "destination": check_destination(schedule.get("destination"), f"{field}.destination"),
                 "recurring": check_cron(schedule.get("recurring"), f"{field}.recurring"),
                 "full_backup": "always" if full == "always" else check_cron(full, f"{field}.full_backup"),
@@ -255,6 +310,7 @@ def normalize_crdb(params, cluster_regions):
         "replication_factor": factor,
         "tables": tables,
         "settings": settings,
+        "users": users,
         "backup_schedules": schedules,
     }
 
@@ -280,7 +336,11 @@ def _schedule_sql(database, schedule, schedule_id=None):
         )
     else:
         head = f"ALTER BACKUP SCHEDULE {int(schedule_id)} SET INTO "
-        tail = f", SET RECURRING {literal(schedule['recurring'])}, SET FULL BACKUP {full}"
+        history = "true" if schedule["revision_history"] else "false"
+        tail = (
+            f", SET RECURRING {literal(schedule['recurring'])}, SET FULL BACKUP {full}"
+            f", SET WITH revision_history = {history}"
+        )
     return [Statement(head + literal(destination) + tail, head + literal(mask_uri(destination)) + tail)]
 
 
@@ -333,12 +393,61 @@ def plan_crdb(current, desired):
     for name, value in desired["settings"].items():
         if settings.get(name) != value:
             out.append(Statement(f"SET CLUSTER SETTING {name} = {literal(value)}"))
+    out += _user_statements(current, desired)
     schedules = {s["label"]: s for s in (current or {}).get("backup_schedules") or []}
-    keys = ("destination", "recurring", "full_backup")
+    keys = ("recurring", "full_backup", "revision_history")
     for schedule in desired["backup_schedules"]:
         have = schedules.get(schedule["label"])
-        if have is None:
+        if schedule["state"] == "absent":
+            out += [Statement(f"DROP SCHEDULE {int(i)}") for i in (have or {}).get("ids", [])]
+        elif have is None:
             out += _schedule_sql(desired["database"], schedule)
-        elif any(have.get(k) != schedule[k] for k in keys):
-            out += _schedule_sql(desired["database"], schedule, schedule_id=have["id"])
+        elif mask_uri(schedule["destination"]) != mask_uri(have.get("destination", "")) or any(
+            have.get(k) != schedule[k] for k in keys
+        ):
+            out += _schedule_sql(desired["database"], schedule, schedule_id=have["ids"][0])
+    return out
+
+
+def _user_statements(current, desired):
+    """CREATE/ALTER/DROP USER and GRANT/REVOKE on the database, for the users listed."""
+    db = ident(desired["database"])
+    have_users = (current or {}).get("users") or {}
+    out = []
+    for user in desired["users"]:
+        name = ident(user["name"])
+        have = have_users.get(user["name"])
+        if user["state"] == "absent":
+            if have is not None:
+                if have.get("privileges"):
+                    out.append(Statement(f"REVOKE ALL ON DATABASE {db} FROM {name}"))
+                out.append(Statement(f"DROP USER {name}"))
+            continue
+        login = "LOGIN" if user["login"] else "NOLOGIN"
+        if have is None:
+            sql = f"CREATE USER {name} WITH {login}"
+            if user["password"] is not None:
+                out.append(Statement(f"{sql} PASSWORD {literal(user['password'])}", f"{sql} PASSWORD {literal(MASK)}"))
+            else:
+                out.append(Statement(sql))
+            held = []
+        else:
+            if have.get("login", True) != user["login"]:
+                out.append(Statement(f"ALTER USER {name} WITH {login}"))
+            if user["password"] is not None and not have.get("password_ok"):
+                sql = f"ALTER USER {name} WITH PASSWORD "
+                out.append(Statement(sql + literal(user["password"]), sql + literal(MASK)))
+            held = list(have.get("privileges") or [])
+        want = user["privileges"]
+        if want is None:
+            continue
+        extra = [p for p in held if p not in want]
+        missing = [p for p in want if p not in held]
+        if extra and held != ["ALL"]:
+            out.append(Statement(f"REVOKE {', '.join(extra)} ON DATABASE {db} FROM {name}"))
+        elif extra:
+            out.append(Statement(f"REVOKE ALL ON DATABASE {db} FROM {name}"))
+            missing = list(want)
+        if missing:
+            out.append(Statement(f"GRANT {', '.join(missing)} ON DATABASE {db} TO {name}"))
     return out

@@ -78,6 +78,42 @@ class Database:
         return 5 if self.survival_goal == "region" and self.primary_region else 3
 
 
+@dataclass
+class Schedule:
+    """A backup schedule (``CREATE SCHEDULE ... FOR BACKUP``), as ``SHOW SCHEDULES`` lists it.
+
+    ``kind`` is ``full`` or ``incremental``: CockroachDB makes a pair of schedules with the same
+    label when full backups recur less often than the backups themselves."""
+
+    schedule_id: int
+    label: str
+    database: str
+    destination: str  # the collection URI as given, secrets included (never shown)
+    recurrence: str
+    kind: str = "full"
+    revision_history: bool = True
+    owner: str = "root"
+    status: str = "ACTIVE"  # ACTIVE | PAUSED
+    state: str = "pending"
+    created: float = 0.0
+    next_run: float | None = None
+    paired_with: int | None = None
+
+
+@dataclass
+class Job:
+    """A job a schedule started (``crdb_internal.jobs``): its status and where it wrote."""
+
+    job_id: int
+    schedule_id: int | None
+    job_type: str
+    description: str
+    status: str = "running"  # running | succeeded | failed
+    created: float = 0.0
+    finished: float | None = None
+    error: str = ""
+
+
 class Cluster:
     """Nodes, catalog and availability of one stand-in cluster.
 
@@ -92,7 +128,20 @@ class Cluster:
         self.initialized = False
         self.databases: dict[str, Database] = {"defaultdb": Database("defaultdb"), "system": Database("system")}
         self.settings: dict[str, str] = {}
+        # SQL users: name -> password (None: certificate only); ``root`` is always there.
+        self.users: dict[str, str | None] = {"root": None}
+        self.nologin: set[str] = set()
+        self.grants: dict[tuple[str, str], set[str]] = {}  # (database, grantee) -> privileges
+        self.schedules: dict[int, Schedule] = {}
+        self.jobs: list[Job] = []
         self.lock = threading.RLock()
+        self._next_id = 1000000000000000000
+
+    def new_id(self) -> int:
+        """A fresh schedule or job id (CockroachDB's are large unique integers)."""
+        with self.lock:
+            self._next_id += 1
+            return self._next_id
 
     # -- membership ------------------------------------------------------------------------
 

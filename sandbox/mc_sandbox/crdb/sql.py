@@ -26,7 +26,7 @@ import re
 import sqlite3
 import uuid
 
-from mc_sandbox.crdb import pgwire
+from mc_sandbox.crdb import admin, introspect, pgwire
 from mc_sandbox.crdb.cluster import SURVIVAL_GOALS, Cluster, Database, Node, Table
 from mc_sandbox.crdb.pgwire import Result, SqlError
 
@@ -135,7 +135,13 @@ class Backend:
         self.node = node
         self.data_dir = pathlib.Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.users = {"root": None, **(users or {})}
+        with cluster.lock:
+            for name, password in (users or {}).items():
+                cluster.users.setdefault(name, password)
+
+    @property
+    def users(self):
+        return self.cluster.users
 
     # -- pgwire backend interface ----------------------------------------------------------
 
@@ -144,6 +150,8 @@ class Backend:
             raise SqlError("08006", f"node {self.node.node_id} is unreachable")
         if not self.cluster.initialized:
             raise SqlError("57P03", "the cluster is not initialized yet: run cockroach init")
+        if user in self.cluster.nologin:
+            raise SqlError("28000", f"{user} does not have login privilege")
         if client_cert and _common_name(client_cert) == user:
             return "trust"
         return "password"
@@ -212,6 +220,9 @@ class Session:
             raise
 
     def _dispatch(self, text, params):
+        answer = admin.answer(self, text, params)
+        if answer is not None:
+            return answer
         for pattern, name in DISPATCH:
             if pattern.match(text):
                 return getattr(self, name)(text, params)
@@ -220,6 +231,9 @@ class Session:
         if m := re.fullmatch(r"(?is)SELECT\s+(version|crdb_internal\.cluster_id)\(\)", text):
             value = VERSION if m[1].lower() == "version" else self.cluster.cluster_id
             return Result("SELECT 1", [(m[1].lower().rsplit(".", 1)[-1], pgwire.TEXT)], [(value,)])
+        answer = introspect.answer(self, text, params)
+        if answer is not None:
+            return answer
         return self._table_statement(text, params)
 
     # -- transactions -----------------------------------------------------------------------

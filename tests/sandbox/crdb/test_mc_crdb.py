@@ -8,6 +8,7 @@ import pathlib
 import subprocess
 import sys
 
+import psycopg
 import pytest
 from mc_sandbox.crdb.cluster import Cluster
 from mc_sandbox.crdb.pgwire import PgServer
@@ -155,3 +156,110 @@ def test_wrong_password_is_an_authentication_error(gateway):
     assert wrong["failed"] is True and wrong["error"]["kind"] == "authentication"
     assert "password authentication failed" in wrong["msg"]
     assert "not-it" not in json.dumps(wrong)
+
+
+APP_PASSWORD = "App-user-pass-91d2"
+S3_KEY = "s3-Secret+Key/9b1e"
+AZURE_KEY = "YXp1cmUta2V5LTRmMmE="
+SCHEDULES = [
+    {
+        "label": "app-s3",
+        "destination": f"s3://backups/app?AWS_ACCESS_KEY_ID=AKIASANDBOX&AWS_SECRET_ACCESS_KEY={S3_KEY}",
+        "recurring": "@daily",
+    },
+    {
+        "label": "app-azure",
+        "destination": f"azure-blob://backups/app?AZURE_ACCOUNT_NAME=fabric&AZURE_ACCOUNT_KEY={AZURE_KEY}",
+        "recurring": "0 * * * *",
+        "full_backup": "@daily",
+    },
+]
+USERS = [{"name": "app", "password": APP_PASSWORD, "privileges": ["CONNECT", "CREATE"]}]
+
+
+def connect_as(gateway, user, password):
+    host, port = gateway["server"].address
+    return psycopg.connect(host=host, port=port, user=user, password=password, sslmode="disable", dbname="app")
+
+
+def test_users_and_backup_schedules_converge_and_no_secret_is_shown(gateway):
+    wanted = dict(APP, users=USERS, backup_schedules=SCHEDULES)
+    planned = module(gateway, check=True, diff=True, **wanted)
+    text = json.dumps(planned)
+    for secret in (APP_PASSWORD, S3_KEY, AZURE_KEY):
+        assert secret not in text
+    assert [s.split(" WITH")[0] for s in planned["statements"][2:4]] == [
+        'CREATE USER "app"',
+        'GRANT CONNECT, CREATE ON DATABASE "app" TO "app"',
+    ]
+    assert sum(s.startswith("CREATE SCHEDULE") for s in planned["statements"]) == 2
+    assert gateway["cluster"].schedules == {} and "app" not in gateway["cluster"].users
+    applied = module(gateway, diff=True, **wanted)
+    assert applied["changed"] is True
+    for secret in (APP_PASSWORD, S3_KEY, AZURE_KEY):
+        assert secret not in json.dumps(applied)
+    cluster = gateway["cluster"]
+    # The hourly backups with daily full backups are a pair of schedules, as CockroachDB makes them.
+    kinds = sorted((s.label, s.kind, s.recurrence) for s in cluster.schedules.values())
+    assert kinds == [
+        ("app-azure", "full", "@daily"),
+        ("app-azure", "incremental", "0 * * * *"),
+        ("app-s3", "full", "@daily"),
+    ]
+    assert {s.destination for s in cluster.schedules.values()} >= {SCHEDULES[0]["destination"]}
+    assert cluster.grants[("app", "app")] == {"CONNECT", "CREATE"}
+    with connect_as(gateway, "app", APP_PASSWORD) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    # Read back (passwords probed by signing in, destinations redacted): nothing to do.
+    assert module(gateway, check=True, **wanted)["statements"] == []
+    assert module(gateway, **wanted)["changed"] is False
+
+    changed = [dict(SCHEDULES[0], recurring="@hourly"), dict(SCHEDULES[1], state="absent")]
+    new_password = "App-user-pass-rotated"
+    rerun = module(
+        gateway,
+        **dict(
+            APP,
+            users=[{"name": "app", "password": new_password, "privileges": ["CONNECT"]}],
+            backup_schedules=changed,
+        ),
+    )
+    assert new_password not in json.dumps(rerun)
+    shown = [s.split(" SET INTO")[0] for s in rerun["statements"]]
+    s3_id = next(s.schedule_id for s in cluster.schedules.values() if s.label == "app-s3")
+    assert shown[:3] == [
+        """ALTER USER "app" WITH PASSWORD '********'""",
+        'REVOKE CREATE ON DATABASE "app" FROM "app"',
+        f"ALTER BACKUP SCHEDULE {s3_id}",
+    ]
+    assert len([s for s in shown if s.startswith("DROP SCHEDULE")]) == 2
+    assert [(s.label, s.recurrence) for s in cluster.schedules.values()] == [("app-s3", "@hourly")]
+    with connect_as(gateway, "app", new_password):
+        pass
+    gone = module(gateway, **dict(APP, users=[{"name": "app", "state": "absent"}]))
+    assert gone["statements"] == ['REVOKE ALL ON DATABASE "app" FROM "app"', 'DROP USER "app"']
+    assert "app" not in cluster.users and ("app", "app") not in {k for k, v in cluster.grants.items() if v}
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        (dict(APP, users=[{"name": "root"}]), "users[0].name"),
+        (dict(APP, users=[{"name": "app", "privileges": ["SELECT"]}]), "users[0].privileges[0]"),
+        (dict(APP, backup_schedules=[dict(SCHEDULES[0], recurring="0 25 * * *")]), "backup_schedules[0].recurring"),
+        (
+            dict(APP, backup_schedules=[dict(SCHEDULES[0], destination="ftp://backups/app")]),
+            "backup_schedules[0].destination",
+        ),
+        (
+            dict(APP, backup_schedules=[dict(SCHEDULES[0], destination="s3://backups/app")]),
+            "backup_schedules[0].destination",
+        ),
+    ],
+)
+def test_bad_users_and_schedules_are_rejected_before_any_statement(gateway, params, field):
+    result = module(gateway, **params)
+    assert result["failed"] is True
+    assert result["error"]["field"].startswith(field), result["msg"]
+    assert set(gateway["cluster"].databases) == {"defaultdb", "system"}
+    assert gateway["cluster"].schedules == {}

@@ -49,7 +49,13 @@ def converged(desired):
         "num_replicas": desired["replication_factor"],
         "tables": {t["name"]: t["locality"] for t in desired["tables"]},
         "settings": dict(desired["settings"]),
-        "backup_schedules": [dict(s, id=100 + i) for i, s in enumerate(desired["backup_schedules"])],
+        "users": {u["name"]: dict(u, password_ok=True) for u in desired["users"] if u["state"] == "present"},
+        # SHOW SCHEDULES shows destinations with their secrets redacted.
+        "backup_schedules": [
+            dict(s, ids=[100 + i], destination=mask_uri(s["destination"]))
+            for i, s in enumerate(desired["backup_schedules"])
+            if s["state"] == "present"
+        ],
     }
 
 
@@ -136,7 +142,63 @@ def test_changed_locality_setting_and_schedule_are_the_only_statements():
     assert sqls(plan_crdb(current, desired)) == [
         'ALTER TABLE "app"."users" SET LOCALITY REGIONAL BY TABLE IN "eastus"',
         "SET CLUSTER SETTING kv.rangefeed.enabled = 'true'",
-        f"ALTER BACKUP SCHEDULE 101 SET INTO '{GS}', SET RECURRING '0 3 * * *', SET FULL BACKUP ALWAYS",
+        f"ALTER BACKUP SCHEDULE 101 SET INTO '{GS}', SET RECURRING '0 3 * * *', SET FULL BACKUP ALWAYS, "
+        "SET WITH revision_history = true",
+    ]
+
+
+def test_a_destination_read_back_redacted_is_not_a_change_but_another_bucket_is():
+    desired = normalize_crdb(params(), REGIONS)
+    current = converged(desired)
+    assert "s3cr3t" not in str(current["backup_schedules"])
+    assert plan_crdb(current, desired) == []
+    current["backup_schedules"][0]["destination"] = mask_uri(S3.replace("backups/app", "backups/old"))
+    (statement,) = plan_crdb(current, desired)
+    assert statement.sql.startswith("ALTER BACKUP SCHEDULE 100 SET INTO 's3://backups/app?")
+    assert "s3cr3t" in statement.sql and "s3cr3t" not in statement.display
+
+
+def test_a_schedule_marked_absent_is_dropped_with_its_incremental_pair():
+    desired = normalize_crdb(
+        params(backup_schedules=[{"label": "app-nightly-s3", "state": "absent"}, {"label": "gone", "state": "absent"}]),
+        REGIONS,
+    )
+    current = converged(desired)
+    current["backup_schedules"] = [{"label": "app-nightly-s3", "ids": [7, 8]}]
+    assert sqls(plan_crdb(current, desired)) == ["DROP SCHEDULE 7", "DROP SCHEDULE 8"]
+
+
+USERS = [
+    {"name": "app", "password": "pa'ss", "privileges": ["connect", "create"]},
+    {"name": "reporting", "login": False, "privileges": ["CONNECT"]},
+    {"name": "legacy", "state": "absent"},
+]
+
+
+def test_users_are_created_with_masked_passwords_then_granted_only_what_is_missing():
+    desired = normalize_crdb(params(users=USERS, backup_schedules=[]), REGIONS)
+    statements = plan_crdb(None, desired)
+    assert [s.display for s in statements if "USER" in s.sql or "GRANT" in s.sql] == [
+        """CREATE USER "app" WITH LOGIN PASSWORD '********'""",
+        'GRANT CONNECT, CREATE ON DATABASE "app" TO "app"',
+        'CREATE USER "reporting" WITH NOLOGIN',
+        'GRANT CONNECT ON DATABASE "app" TO "reporting"',
+    ]
+    assert """CREATE USER "app" WITH LOGIN PASSWORD 'pa''ss'""" in sqls(statements)
+    current = converged(desired)
+    assert plan_crdb(current, desired) == []
+    current["users"]["app"].update(password_ok=False, privileges=["CONNECT", "DROP"])
+    current["users"]["reporting"].update(login=True, privileges=["ALL"])
+    current["users"]["legacy"] = {"login": True, "privileges": ["CONNECT"], "password_ok": True}
+    assert [s.display for s in plan_crdb(current, desired)] == [
+        """ALTER USER "app" WITH PASSWORD '********'""",
+        'REVOKE DROP ON DATABASE "app" FROM "app"',
+        'GRANT CREATE ON DATABASE "app" TO "app"',
+        'ALTER USER "reporting" WITH NOLOGIN',
+        'REVOKE ALL ON DATABASE "app" FROM "reporting"',
+        'GRANT CONNECT ON DATABASE "app" TO "reporting"',
+        'REVOKE ALL ON DATABASE "app" FROM "legacy"',
+        'DROP USER "legacy"',
     ]
 
 
@@ -197,6 +259,26 @@ def test_statement_display_defaults_to_the_sql():
         ({"tables": [{"name": "t", "locality": "regional_by_table:mars-1"}]}, "tables[0].locality", "not one of"),
         ({"tables": [{"locality": "global"}]}, "tables[0].name", "1-63 characters"),
         ({"settings": {"bad setting": 1}}, "settings.bad setting", "cluster setting name"),
+        (
+            {"users": [{"name": "root"}]},
+            "users[0].name",
+            "reserved",
+        ),
+        (
+            {"users": [{"name": "app", "privileges": ["SELECT"]}]},
+            "users[0].privileges[0]",
+            "not a database privilege",
+        ),
+        (
+            {"users": [{"name": "app"}, {"name": "app"}]},
+            "users[1].name",
+            "twice",
+        ),
+        (
+            {"backup_schedules": [{"label": "x", "state": "gone"}]},
+            "backup_schedules[0].state",
+            "present or absent",
+        ),
         (
             {"backup_schedules": [{"label": "x", "destination": "ftp://b/p", "recurring": "@daily"}]},
             "backup_schedules[0].destination",
